@@ -1,0 +1,96 @@
+"""Run one parsed invocation on an engine. Shared by the terminal and by Slack; no click here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from commands.cli import invocation
+from commands.engine import check, orchestrate, rebuild, restart, select
+from commands.engine.context import Engine
+from commands.values import errors, results
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A result that is only text (version, completion)."""
+
+    command: str
+    text: str
+    exit_code: int = errors.EXIT_OK
+
+    def summary(self) -> str:
+        return self.text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"command": self.command, "exit_code": self.exit_code, "text": self.text}
+
+
+Result = (
+    results.CheckResult
+    | results.RebuildResult
+    | results.SelectResult
+    | results.RestartResult
+    | results.OrchestrateResult
+    | Message
+)
+# Called with the rebuild plan before anything is written; False cancels.
+Confirm = Callable[[rebuild.Plan], bool]
+
+
+def version() -> Message:
+    return Message("version", f"myctl {VERSION}")
+
+
+def execute(inv: invocation.Invocation, engine: Engine, confirm: Confirm) -> Result:
+    if inv.command == "check":
+        return check.run(engine)
+    if inv.command == "rebuild":
+        chosen = rebuild.plan(engine)
+        if not engine.dry_run and not confirm(chosen):
+            raise errors.Cancelled("rebuild cancelled; nothing was written")
+        return rebuild.apply(engine, chosen)
+    if inv.command == "select":
+        return select.run(engine, inv.image_refs, inv.match)
+    if inv.command == "restart":
+        return _restart(inv, engine)
+    if inv.command == "orchestrate":
+        return orchestrate.run(
+            engine,
+            orchestrate.Request(
+                image_refs=inv.image_refs,
+                match=inv.match,
+                wait=inv.wait,
+                timeout_seconds=inv.timeout_seconds,
+                concurrency=inv.concurrency,
+                max_targets=inv.max_targets,
+                allow_stale_pull=inv.allow_stale_pull,
+            ),
+        )
+    raise errors.UsageError(f"unknown command {inv.command!r}")
+
+
+def _restart(inv: invocation.Invocation, engine: Engine) -> results.RestartResult:
+    if inv.image_refs:
+        selected = select.run(engine, inv.image_refs, inv.match)
+        targets = selected.targets
+        if not targets:
+            return results.RestartResult((), engine.dry_run, (selected.summary(),))
+    else:
+        targets = inv.target_refs()
+    return restart.run(
+        engine,
+        restart.Request(
+            targets=targets,
+            image_refs=inv.image_refs,
+            match=inv.match,
+            wait=inv.wait,
+            timeout_seconds=inv.timeout_seconds,
+            concurrency=inv.concurrency,
+            max_targets=inv.max_targets,
+            allow_stale_pull=inv.allow_stale_pull,
+        ),
+    )

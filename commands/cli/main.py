@@ -1,0 +1,121 @@
+"""`myctl`: the terminal front door. The only place where errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import click
+
+from commands.cli import dispatch, invocation, parser, render
+from commands.engine import rebuild
+from commands.engine.context import Engine
+from commands.kube import port
+from commands.values import clock, errors, events
+
+Connect = Callable[[invocation.GlobalOptions], port.Cluster]
+
+
+def connect_to_kubernetes(options: invocation.GlobalOptions) -> port.Cluster:
+    from commands.kube import client  # lazy: the kubernetes package costs ~0.3 s to import
+
+    return client.connect(options.kubeconfig, options.context)
+
+
+@dataclass
+class Runtime:
+    """What the terminal provides: environment, a cluster connection, a clock, the terminal.
+
+    Tests pass an in-memory cluster and a fake clock here instead of patching anything."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    connect: Connect = connect_to_kubernetes
+    clock: clock.Clock = field(default_factory=clock.SystemClock)
+    stdin_is_tty: Callable[[], bool] = lambda: sys.stdin.isatty()
+    stderr_is_tty: Callable[[], bool] = lambda: sys.stderr.isatty()
+
+    def execute(self, inv: invocation.Invocation) -> int:
+        json_output = inv.options.output == "json"
+        try:
+            result = self._run(inv)
+        except errors.MyctlError as exc:
+            if json_output:
+                payload = {"command": inv.command, "exit_code": exc.exit_code, "error": str(exc)}
+                click.echo(json.dumps(payload))
+            else:
+                click.echo(f"error: {exc}", err=True)
+            return exc.exit_code
+        if json_output:
+            click.echo(json.dumps(result.to_json(), indent=2))
+        else:
+            for line in render.text_lines(result):
+                click.echo(line)
+        return result.exit_code
+
+    def _run(self, inv: invocation.Invocation) -> dispatch.Result:
+        if inv.command == "completion":
+            return dispatch.Message("completion", _completion_script(inv.shell))
+        if inv.command == "version":
+            return dispatch.version()
+        needs_answer = inv.command == "rebuild" and not inv.force and not inv.options.dry_run
+        if needs_answer and not self.stdin_is_tty():
+            # Never hang waiting for an answer nobody can give (CI, cron, pipes).
+            raise errors.ConfirmationRequired(
+                "rebuild replaces the image cache and needs confirmation: stdin is not a "
+                "terminal, so pass --force (or use --dry-run to see the diff)"
+            )
+        settings = invocation.settings_for(inv, self.environ)
+        engine = Engine(
+            cluster=self.connect(inv.options),
+            settings=settings,
+            clock=self.clock,
+            report=self._reporter(inv.options),
+            dry_run=inv.options.dry_run,
+        )
+        return dispatch.execute(inv, engine, _ask if not inv.force else _yes)
+
+    def _reporter(self, options: invocation.GlobalOptions) -> events.Reporter:
+        mode = options.progress
+        if mode == "json":
+            return render.JsonProgress(sys.stderr)
+        if mode == "text":
+            return render.LineProgress(sys.stderr)
+        if mode == "auto" and options.output == "text" and self.stderr_is_tty():
+            return render.BarProgress(sys.stderr)
+        return events.discard
+
+
+def _ask(plan: rebuild.Plan) -> bool:
+    stats = plan.stats
+    click.echo(
+        f"The new cache has {stats.images} images over {stats.workloads} workloads "
+        f"({stats.size_bytes} bytes{', gzip' if stats.compressed else ''}); changes:",
+        err=True,
+    )
+    for line in plan.diff.lines()[:50] or ["  (none)"]:
+        click.echo(f"  {line}", err=True)
+    return click.confirm("Continue?", default=False, err=True)
+
+
+def _yes(_plan: rebuild.Plan) -> bool:
+    return True
+
+
+def _completion_script(shell: str) -> str:
+    from click.shell_completion import get_completion_class
+
+    completion_class = get_completion_class(shell)
+    if completion_class is None:  # click.Choice already restricts the shell
+        raise errors.UsageError(f"unsupported shell {shell!r}")
+    return completion_class(parser.cli, {}, "myctl", "_MYCTL_COMPLETE").source()
+
+
+def main() -> None:
+    parser.cli.main(prog_name="myctl", obj=Runtime())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""The one argument parser, shared by the terminal and by `/myctl` in Slack.
+
+Each subcommand returns an `Invocation` instead of acting; the group's result callback hands it
+to the runtime in `main` when there is one (the terminal), or returns it (Slack parses only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+import click
+
+from commands.cli import invocation
+from commands.values import durations, errors, images
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _image_refs(values: Sequence[str]) -> tuple[images.ImageRef, ...]:
+    try:
+        return tuple(dict.fromkeys(images.parse(value) for value in values))
+    except errors.UsageError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _duration(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return durations.parse(value, key=f"--{param.name}")
+    except errors.ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def scope_options(func: F) -> F:
+    func = click.option(
+        "--selector", "-l", default=None, help="Label selector that limits the scope."
+    )(func)
+    func = click.option(
+        "--all-namespaces", "-A", is_flag=True, help="Scope: every namespace (minus excluded)."
+    )(func)
+    func = click.option(
+        "--namespace",
+        "-n",
+        "namespaces",
+        multiple=True,
+        help="Scope: this namespace (repeatable). For KIND/NAME targets, their namespace.",
+    )(func)
+    return func
+
+
+def restart_options(func: F) -> F:
+    for decorator in reversed(
+        [
+            click.option(
+                "--match",
+                type=click.Choice([mode.value for mode in images.MatchMode]),
+                default="exact",
+                show_default=True,
+                help="exact: same tag or digest; repository: any tag or digest.",
+            ),
+            click.option("--wait", is_flag=True, help="Follow each rollout to completion."),
+            click.option(
+                "--timeout", callback=_duration, help="With --wait: give up after this (10m)."
+            ),
+            click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel restarts."),
+            click.option(
+                "--max-targets",
+                type=click.IntRange(1),
+                help="Refuse to restart more workloads than this (default 50).",
+            ),
+            click.option(
+                "--allow-stale-pull",
+                is_flag=True,
+                help="Restart even digest-pinned or IfNotPresent containers.",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def _build(command: str, **fields: Any) -> invocation.Invocation:
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    params = root.params
+    options = invocation.GlobalOptions(
+        dry_run=params["dry_run"],
+        output=params["output"],
+        progress=params["progress"],
+        kubeconfig=params["kubeconfig"],
+        context=params["context"],
+        config=params["config"],
+        cache_namespace=params["cache_namespace"],
+        cache_name=params["cache_name"],
+    )
+    scope = invocation.ScopeOptions(
+        namespaces=tuple(ctx.params.get("namespaces", ())),
+        all_namespaces=bool(ctx.params.get("all_namespaces", False)),
+        selector=ctx.params.get("selector"),
+    )
+    return invocation.Invocation(command=command, options=options, scope=scope, **fields)
+
+
+class _Group(click.Group):
+    """Lists commands in the order of the workflow rather than alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dry-run", is_flag=True, help="Change nothing anywhere; show what would happen.")
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "text", "json", "none"]),
+    default="auto",
+    show_default=True,
+    help="Progress on stderr: auto = a bar on a terminal, nothing otherwise.",
+)
+@click.option("--kubeconfig", metavar="PATH", help="Kubeconfig file (default: $KUBECONFIG).")
+@click.option("--context", metavar="NAME", help="Kubeconfig context.")
+@click.option("--config", metavar="PATH", help="myctl configuration file ($MYCTL_CONFIG).")
+@click.option("--cache-namespace", metavar="NS", help="Namespace of the image cache ConfigMap.")
+@click.option("--cache-name", metavar="NAME", help="Name of the image cache ConfigMap.")
+def cli(**_globals: Any) -> None:
+    """Roll a freshly pushed image out across a Kubernetes cluster, safely.
+
+    \b
+    Exit codes: 0 success, 1 failed or condition not met,
+                2 usage or configuration error, 3 partial failure.
+    """
+
+
+class Runner(Protocol):
+    def execute(self, invocation: invocation.Invocation) -> int: ...
+
+
+@cli.result_callback()
+@click.pass_context
+def _execute(ctx: click.Context, /, result: invocation.Invocation, **_globals: Any) -> Any:
+    """The terminal passes a runner as `obj` and gets an exit code; Slack passes none and
+    gets the parsed invocation back."""
+    runner = ctx.find_root().obj
+    if runner is None:
+        return result
+    ctx.exit(runner.execute(result))
+
+
+@cli.command()
+@restart_options
+@click.option("--image", "image", multiple=True, required=True, help="Image to roll out.")
+@scope_options
+def orchestrate(image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
+    """check → rebuild (if needed) → select → restart."""
+    return _build("orchestrate", image_refs=_image_refs(image), **_restart_fields(kw))
+
+
+@cli.command()
+@scope_options
+def check(**_kw: Any) -> invocation.Invocation:
+    """Is the image cache present, well formed, in scope and fresh? (0 valid, 1 rebuild)"""
+    return _build("check")
+
+
+@cli.command()
+@click.option("--force", "-f", is_flag=True, help="Do not ask for confirmation.")
+@scope_options
+def rebuild(force: bool, **_kw: Any) -> invocation.Invocation:
+    """Scan the workloads in scope and write the image cache."""
+    return _build("rebuild", force=force)
+
+
+@cli.command(name="select")
+@click.argument("image", nargs=-1, required=True)
+@click.option(
+    "--match",
+    type=click.Choice([mode.value for mode in images.MatchMode]),
+    default="exact",
+    show_default=True,
+)
+@scope_options
+def select_(image: tuple[str, ...], match: str, **_kw: Any) -> invocation.Invocation:
+    """Workloads that run IMAGE, from the cache (0 found, 1 none)."""
+    return _build("select", image_refs=_image_refs(image), match=images.MatchMode(match))
+
+
+@cli.command()
+@click.argument("target", nargs=-1)
+@click.option("--image", "image", multiple=True, help="Restart the workloads running this image.")
+@restart_options
+@scope_options
+def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
+    """Rolling restart of TARGET… ([NAMESPACE/]KIND/NAME) or of --image users."""
+    if bool(target) == bool(image):
+        raise click.UsageError("give either TARGET… or --image IMAGE, not both or neither")
+    return _build("restart", targets=target, image_refs=_image_refs(image), **_restart_fields(kw))
+
+
+@cli.command()
+def version() -> invocation.Invocation:
+    """Print the version."""
+    return _build("version")
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> invocation.Invocation:
+    """Print the shell completion script: eval "$(myctl completion bash)"."""
+    return _build("completion", shell=shell)
+
+
+def _restart_fields(kw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "match": images.MatchMode(kw["match"]),
+        "wait": kw["wait"],
+        "timeout_seconds": kw["timeout"],
+        "concurrency": kw["concurrency"],
+        "max_targets": kw["max_targets"],
+        "allow_stale_pull": kw["allow_stale_pull"],
+    }
+
+
+def usage_text(command: str | None = None) -> str:
+    """The help of the whole tool, or of one command (for `/myctl help`)."""
+    with click.Context(cli, info_name="myctl") as ctx:
+        if command and command in cli.commands:
+            sub = cli.commands[command]
+            with click.Context(sub, info_name=command, parent=ctx) as sub_ctx:
+                return sub.get_help(sub_ctx)
+        return cli.get_help(ctx)
+
+
+def parse(argv: Sequence[str]) -> invocation.Invocation:
+    """Parse without running anything; click's usage errors become `errors.UsageError`."""
+    try:
+        result = cli.main(list(argv), prog_name="myctl", standalone_mode=False, obj=None)
+    except click.ClickException as exc:
+        raise errors.UsageError(_click_message(exc)) from exc
+    if not isinstance(result, invocation.Invocation):
+        # --help was asked for: click already printed it to stdout; report it as usage.
+        raise errors.UsageError(usage_text())
+    return dataclasses.replace(result, argv=tuple(argv))
+
+
+def _click_message(exc: click.ClickException) -> str:
+    buffer = io.StringIO()
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        buffer.write(exc.ctx.get_usage() + "\n")
+    buffer.write(f"Error: {exc.format_message()}")
+    return buffer.getvalue()

@@ -1,0 +1,285 @@
+"""An in-memory cluster implementing `port.Cluster`: the public fake for fast engine tests.
+
+Like httpx's MockTransport, it is part of the package: it behaves as the API server does for
+the calls myctl makes (resourceVersions, optimistic concurrency, pagination, server-side dry
+run, RBAC refusals), and lets tests inject faults. Thread-safe: the engine patches concurrently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from commands.kube import port
+from commands.values import errors, workloads
+
+Kind = workloads.Kind
+
+
+@dataclass
+class _Stored:
+    workload: workloads.Workload
+    resource_version: int
+    # How the fake controller answers a restart: "complete" (a rollout finishes at once),
+    # "stuck" (never finishes), or "deadline" (exceeds its progress deadline).
+    rollout: str = "complete"
+
+
+@dataclass
+class _CacheMap:
+    data: dict[str, str]
+    binary_data: dict[str, bytes]
+    resource_version: int
+
+
+@dataclass
+class Calls:
+    """What the engine asked for, for assertions (e.g. pagination, no writes in dry run)."""
+
+    lists: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # kind, ns, token
+    patches: list[tuple[workloads.WorkloadRef, bool]] = field(default_factory=list)  # ref, dry_run
+    cache_writes: int = 0
+
+
+class MemoryCluster:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._objects: dict[workloads.WorkloadRef, _Stored] = {}
+        self._caches: dict[tuple[str, str], _CacheMap] = {}
+        self._versions = itertools.count(1000)
+        self._forbidden: set[tuple[str, str, str | None]] = set()
+        self._conflicts_pending = 0
+        self.unreachable = False
+        self.calls = Calls()
+        self.version = "v1.35.4-memory"
+
+    # --- test set-up ------------------------------------------------------------------------
+    def add(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        *images: str,
+        pull_policy: str = "Always",
+        paused: bool = False,
+        labels: Mapping[str, str] | None = None,
+        rollout: str = "complete",
+        replicas: int = 2,
+    ) -> workloads.WorkloadRef:
+        ref = workloads.WorkloadRef(kind, namespace, name)
+        containers = tuple(
+            workloads.Container(f"c{index}" if index else name, image, pull_policy)
+            for index, image in enumerate(images or ("nginx:1.27",))
+        )
+        facts = workloads.RolloutFacts(
+            generation=1,
+            observed_generation=1,
+            desired=replicas,
+            current=replicas,
+            updated=replicas,
+            ready=replicas,
+            available=replicas,
+            current_revision="r1",
+            update_revision="r1",
+        )
+        workload = workloads.Workload(
+            ref, containers, paused, None, facts, tuple(sorted((labels or {}).items()))
+        )
+        with self._lock:
+            self._objects[ref] = _Stored(workload, next(self._versions), rollout)
+        return ref
+
+    def set_image(self, ref: workloads.WorkloadRef, image: str) -> None:
+        with self._lock:
+            stored = self._objects[ref]
+            containers = tuple(
+                dataclasses.replace(c, image=image) for c in stored.workload.containers
+            )
+            stored.workload = dataclasses.replace(stored.workload, containers=containers)
+
+    def delete(self, ref: workloads.WorkloadRef) -> None:
+        with self._lock:
+            del self._objects[ref]
+
+    def forbid(self, verb: str, resource: str, namespace: str | None = None) -> None:
+        """RBAC says no to `verb` on `resource` (e.g. "patch", "deployments.apps") in `namespace`
+        (None: everywhere)."""
+        self._forbidden.add((verb, resource, namespace))
+
+    def conflict_on_next_writes(self, times: int = 1) -> None:
+        """Another writer replaces the cache just before each of our next `times` writes."""
+        self._conflicts_pending = times
+
+    def put_cache(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
+        with self._lock:
+            self._caches[(namespace, name)] = _CacheMap(dict(data), {}, next(self._versions))
+
+    def cache_version(self, namespace: str, name: str) -> int | None:
+        stored = self._caches.get((namespace, name))
+        return stored.resource_version if stored else None
+
+    def workload(self, ref: workloads.WorkloadRef) -> workloads.Workload:
+        with self._lock:
+            return self._objects[ref].workload
+
+    def resource_version(self, ref: workloads.WorkloadRef) -> int:
+        with self._lock:
+            return self._objects[ref].resource_version
+
+    # --- the port -----------------------------------------------------------------------------
+    def list_workloads(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        selector: str,
+        page_size: int = port.DEFAULT_PAGE_SIZE,
+    ) -> Iterator[workloads.Workload]:
+        self._check("list", kind, namespace)
+        wanted = _parse_selector(selector)
+        with self._lock:
+            matching = sorted(
+                (
+                    stored.workload
+                    for ref, stored in self._objects.items()
+                    if ref.kind is kind
+                    and (namespace is None or ref.namespace == namespace)
+                    and wanted <= set(stored.workload.labels)
+                ),
+                key=lambda w: w.ref,
+            )
+        token: str | None = None
+        for start in range(0, max(len(matching), 1), page_size):
+            self.calls.lists.append((kind.value, namespace, token))
+            yield from matching[start : start + page_size]
+            token = f"continue-{start + page_size}"
+
+    def read_workload(self, ref: workloads.WorkloadRef) -> workloads.Workload:
+        self._check("get", ref.kind, ref.namespace)
+        with self._lock:
+            stored = self._objects.get(ref)
+            if stored is None:
+                raise errors.NotFound(f"{ref} not found")
+            return stored.workload
+
+    def patch_restart(
+        self, ref: workloads.WorkloadRef, restarted_at: str, *, dry_run: bool
+    ) -> workloads.Workload:
+        self._check("patch", ref.kind, ref.namespace)
+        with self._lock:
+            self.calls.patches.append((ref, dry_run))
+            stored = self._objects.get(ref)
+            if stored is None:
+                raise errors.NotFound(f"{ref} not found")
+            patched = _restarted(stored, restarted_at)
+            if not dry_run:
+                stored.workload = patched
+                stored.resource_version = next(self._versions)
+            return patched
+
+    def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
+        self._check_resource("get", "configmaps", namespace)
+        with self._lock:
+            stored = self._caches.get((namespace, name))
+            if stored is None:
+                return None
+            return port.CacheObject(
+                str(stored.resource_version), dict(stored.data), dict(stored.binary_data)
+            )
+
+    def write_cache(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        data: Mapping[str, str],
+        binary_data: Mapping[str, bytes],
+        resource_version: str | None,
+    ) -> str:
+        verb = "create" if resource_version is None else "update"
+        self._check_resource(verb, "configmaps", namespace)
+        with self._lock:
+            self.calls.cache_writes += 1
+            key = (namespace, name)
+            if self._conflicts_pending:
+                self._conflicts_pending -= 1
+                self._caches[key] = _CacheMap({"cache.json": "{}"}, {}, next(self._versions))
+            current = self._caches.get(key)
+            if resource_version is None and current is not None:
+                raise errors.CacheConflict(f"configmap {namespace}/{name} already exists")
+            if resource_version is not None and (
+                current is None or str(current.resource_version) != resource_version
+            ):
+                raise errors.CacheConflict(f"configmap {namespace}/{name} was modified")
+            size = sum(len(v.encode()) for v in data.values()) + sum(
+                len(v) for v in binary_data.values()
+            )
+            if size > 1024 * 1024:
+                raise errors.ClusterError(f"configmap {namespace}/{name}: too long ({size} bytes)")
+            stored = _CacheMap(dict(data), dict(binary_data), next(self._versions))
+            self._caches[key] = stored
+            return str(stored.resource_version)
+
+    def server_version(self) -> str:
+        self._check_resource("get", "version", None)
+        return self.version
+
+    # --- internals ----------------------------------------------------------------------------
+    def _check(self, verb: str, kind: Kind, namespace: str | None) -> None:
+        self._check_resource(verb, f"{kind.plural}.apps", namespace)
+
+    def _check_resource(self, verb: str, resource: str, namespace: str | None) -> None:
+        if self.unreachable:
+            raise errors.ClusterUnreachable(
+                "cannot reach the Kubernetes API (memory cluster is down)"
+            )
+        for forbidden_verb, forbidden_resource, forbidden_ns in self._forbidden:
+            if (forbidden_verb, forbidden_resource) == (verb, resource) and forbidden_ns in (
+                None,
+                namespace,
+            ):
+                raise errors.PermissionDenied(verb, resource, namespace)
+
+
+def _restarted(stored: _Stored, restarted_at: str) -> workloads.Workload:
+    workload = stored.workload
+    facts = workload.rollout
+    generation = facts.generation + 1
+    desired = facts.desired or 0
+    if stored.rollout == "complete":
+        facts = dataclasses.replace(
+            facts,
+            generation=generation,
+            observed_generation=generation,
+            update_revision=f"r{generation}",
+            current_revision=f"r{generation}",
+        )
+    elif stored.rollout == "deadline":
+        facts = dataclasses.replace(
+            facts,
+            generation=generation,
+            observed_generation=generation,
+            updated=0,
+            conditions=(workloads.Condition("Progressing", "False", "ProgressDeadlineExceeded"),),
+        )
+    else:  # stuck: observed, but the new pods never become available
+        facts = dataclasses.replace(
+            facts,
+            generation=generation,
+            observed_generation=generation,
+            updated=max(desired - 1, 0),
+            ready=max(desired - 1, 0),
+            update_revision=f"r{generation}",
+        )
+    return dataclasses.replace(workload, restarted_at=restarted_at, rollout=facts)
+
+
+def _parse_selector(selector: str) -> set[tuple[str, str]]:
+    """Equality-based selectors (`a=b,c=d`), enough for tests of the engine's scope handling."""
+    pairs: set[tuple[str, str]] = set()
+    for part in filter(None, (p.strip() for p in selector.split(","))):
+        key, _, value = part.replace("==", "=").partition("=")
+        pairs.add((key.strip(), value.strip()))
+    return pairs

@@ -1,0 +1,253 @@
+"""The YAML configuration file -> `Settings`. Unknown keys and bad values name the key (exit 2)."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from commands.values import durations, errors, settings, workloads
+
+T = TypeVar("T")
+REPORT_KINDS = ("cache", "images", "rollouts", "activity")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def load_file(path: str | Path) -> settings.Settings:
+    """Read and parse the file at `path`. The only I/O in the values layer."""
+    import yaml  # lazy: keeps `myctl --help` fast
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise errors.ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    return parse(document or {})
+
+
+def parse(document: object) -> settings.Settings:
+    root = _mapping(document, "configuration", set(_SECTIONS))
+    values: dict[str, Any] = {}
+    for key, parser in _SECTIONS.items():
+        if key in root:
+            values[key] = parser(root[key], key)
+    return settings.Settings(**values)
+
+
+def _mapping(value: object, key: str, allowed: set[str]) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise errors.ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+    for name in value:
+        if name not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise errors.ConfigError(f"{key}.{name}: unknown key (known keys: {known})")
+    return value
+
+
+def _str(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise errors.ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _strings(value: object, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list):
+        raise errors.ConfigError(f"{key}: expected a list of strings, got {value!r}")
+    return tuple(_str(item, f"{key}[{index}]") for index, item in enumerate(value))
+
+
+def _positive_int(value: object, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ConfigError(f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise errors.ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def namespace_name(value: object, key: str) -> str:
+    name = _str(value, key)
+    if not _K8S_NAME.fullmatch(name) or len(name) > 253:
+        raise errors.ConfigError(f"{key}: {name!r} is not a valid Kubernetes name")
+    return name
+
+
+def _fields(
+    value: object, key: str, parsers: Mapping[str, Callable[[object, str], Any]]
+) -> dict[str, Any]:
+    section = _mapping(value, key, set(parsers))
+    return {name: parsers[name](section[name], f"{key}.{name}") for name in section}
+
+
+def _cache(value: object, key: str) -> settings.CacheSettings:
+    fields = _fields(
+        value,
+        key,
+        {
+            "namespace": namespace_name,
+            "name": namespace_name,
+            "max_age": lambda v, k: durations.parse(v, key=k),
+        },
+    )
+    if "max_age" in fields:
+        fields["max_age_seconds"] = fields.pop("max_age")
+    return settings.CacheSettings(**fields)
+
+
+def kinds(value: object, key: str) -> tuple[workloads.Kind, ...]:
+    parsed = []
+    for index, item in enumerate(_strings(value, key)):
+        try:
+            parsed.append(workloads.parse_kind(item))
+        except errors.UsageError as exc:
+            raise errors.ConfigError(f"{key}[{index}]: {exc}") from exc
+    if not parsed:
+        raise errors.ConfigError(f"{key}: at least one kind is needed")
+    return tuple(dict.fromkeys(parsed))
+
+
+def _scope(value: object, key: str) -> settings.Scope:
+    fields = _fields(
+        value,
+        key,
+        {
+            "namespaces": lambda v, k: tuple(
+                namespace_name(item, f"{k}[{i}]") for i, item in enumerate(_strings(v, k))
+            ),
+            "exclude_namespaces": _strings,
+            "selector": _str,
+            "kinds": kinds,
+        },
+    )
+    return settings.Scope(**fields)
+
+
+def _restart(value: object, key: str) -> settings.RestartSettings:
+    fields = _fields(
+        value,
+        key,
+        {
+            "concurrency": _positive_int,
+            "max_targets": _positive_int,
+            "wait_timeout": lambda v, k: durations.parse(v, key=k),
+        },
+    )
+    if "wait_timeout" in fields:
+        fields["wait_timeout_seconds"] = fields.pop("wait_timeout")
+    return settings.RestartSettings(**fields)
+
+
+def _access_rule(value: object, key: str) -> settings.AccessRule:
+    return settings.AccessRule(
+        **_fields(value, key, {"users": _strings, "usergroups": _strings, "channels": _strings})
+    )
+
+
+def _approvals(value: object, key: str) -> settings.ApprovalSettings:
+    section = _mapping(
+        value,
+        key,
+        {"commands", "approvers", "required", "allow_self_approval", "expiry"},
+    )
+    fields: dict[str, Any] = {}
+    if "commands" in section:
+        fields["commands"] = _strings(section["commands"], f"{key}.commands")
+    if "approvers" in section:
+        rule = _fields(
+            section["approvers"], f"{key}.approvers", {"users": _strings, "usergroups": _strings}
+        )
+        fields["approver_users"] = rule.get("users", ())
+        fields["approver_usergroups"] = rule.get("usergroups", ())
+    if "required" in section:
+        fields["required"] = _positive_int(section["required"], f"{key}.required")
+    if "allow_self_approval" in section:
+        fields["allow_self_approval"] = _bool(
+            section["allow_self_approval"], f"{key}.allow_self_approval"
+        )
+    if "expiry" in section:
+        fields["expiry_seconds"] = durations.parse(section["expiry"], key=f"{key}.expiry")
+    return settings.ApprovalSettings(**fields)
+
+
+def _slack(value: object, key: str) -> settings.SlackSettings:
+    section = _mapping(value, key, {"access", "approvals"})
+    access: list[tuple[str, settings.AccessRule]] = []
+    raw_access = section.get("access") or {}
+    if not isinstance(raw_access, Mapping):
+        raise errors.ConfigError(f"{key}.access: expected a mapping of command to rule")
+    for command, rule in raw_access.items():
+        access.append((str(command), _access_rule(rule, f"{key}.access.{command}")))
+    approvals = (
+        _approvals(section["approvals"], f"{key}.approvals")
+        if "approvals" in section
+        else settings.ApprovalSettings()
+    )
+    return settings.SlackSettings(access=tuple(access), approvals=approvals)
+
+
+def _schedules(value: object, key: str) -> tuple[settings.Schedule, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise errors.ConfigError(f"{key}: expected a list of schedules")
+    parsed: list[settings.Schedule] = []
+    for index, item in enumerate(value):
+        where = f"{key}[{index}]"
+        section = _mapping(item, where, {"name", "cron", "timezone", "channel", "reports"})
+        for required in ("name", "cron", "timezone", "channel"):
+            if required not in section:
+                raise errors.ConfigError(f"{where}.{required}: required")
+        name = _str(section["name"], f"{where}.name")
+        where = f"{key}[{name}]"
+        cron = _str(section["cron"], f"{where}.cron")
+        if len(cron.split()) != 5:
+            raise errors.ConfigError(f"{where}.cron: expected 5 fields, got {cron!r}")
+        timezone = _str(section["timezone"], f"{where}.timezone")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise errors.ConfigError(f"{where}.timezone: unknown time zone {timezone!r}") from exc
+        reports = _strings(section.get("reports", list(REPORT_KINDS)), f"{where}.reports")
+        for report in reports:
+            if report not in REPORT_KINDS:
+                raise errors.ConfigError(
+                    f"{where}.reports: unknown report {report!r} (known: {', '.join(REPORT_KINDS)})"
+                )
+        if any(schedule.name == name for schedule in parsed):
+            raise errors.ConfigError(f"{where}.name: duplicate schedule name")
+        parsed.append(
+            settings.Schedule(
+                name=name,
+                cron=cron,
+                timezone=timezone,
+                channel=_str(section["channel"], f"{where}.channel"),
+                reports=reports,
+            )
+        )
+    return tuple(parsed)
+
+
+def _state(value: object, key: str) -> settings.StateSettings:
+    return settings.StateSettings(**_fields(value, key, {"url": _str}))
+
+
+_SECTIONS: dict[str, Callable[[object, str], Any]] = {
+    "cache": _cache,
+    "scope": _scope,
+    "restart": _restart,
+    "slack": _slack,
+    "schedules": _schedules,
+    "state": _state,
+}

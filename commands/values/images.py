@@ -1,0 +1,112 @@
+"""Image references, normalized the way container runtimes resolve them.
+
+`nginx`, `docker.io/nginx` and `index.docker.io/library/nginx` all mean
+`docker.io/library/nginx:latest`. The tag defaults to `latest` only when there is neither tag nor
+digest; when both are given the digest is the identity (the runtime pulls by digest and ignores
+the tag), so the normalized form drops the tag.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from commands.values import errors
+
+DEFAULT_DOMAIN = "docker.io"
+# Docker Hub's legacy aliases: both are rewritten to docker.io by containerd and CRI-O.
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+# Grammar from the distribution reference package (docker/distribution/reference/regexp.go).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_DOMAIN = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?"
+)
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
+# A tag that names a fixed build is not assumed: only digests are immutable for a runtime.
+
+
+class MatchMode(enum.Enum):
+    """How `select` compares references."""
+
+    EXACT = "exact"  # same repository and same tag, or same digest
+    REPOSITORY = "repository"  # same repository, any tag or digest
+
+
+@dataclass(frozen=True, order=True)
+class ImageRef:
+    """A normalized reference: `repository` always includes the domain."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    def __str__(self) -> str:
+        if self.digest:
+            return f"{self.repository}@{self.digest}"
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def pinned_by_digest(self) -> bool:
+        return self.digest is not None
+
+    def matches(self, other: ImageRef, mode: MatchMode) -> bool:
+        if mode is MatchMode.REPOSITORY:
+            return self.repository == other.repository
+        return str(self) == str(other)
+
+
+def parse(text: str) -> ImageRef:
+    """Parse and normalize `text`; raise `UsageError` with the reason if it is not a reference."""
+    raw = text.strip()
+    if not raw:
+        raise errors.UsageError("image reference is empty")
+    if any(ch.isspace() for ch in raw):
+        raise errors.UsageError(f"invalid image reference {text!r}: contains whitespace")
+    name, digest = raw, None
+    if "@" in raw:
+        name, digest = raw.split("@", 1)
+        if not _DIGEST.fullmatch(digest):
+            raise errors.UsageError(f"invalid image reference {text!r}: bad digest {digest!r}")
+        digest = digest.lower()
+    tag = None
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not _TAG.fullmatch(tag):
+            raise errors.UsageError(f"invalid image reference {text!r}: bad tag {tag!r}")
+    domain, path = _split_domain(name, text)
+    if not _PATH.fullmatch(path):
+        reason = "repository names must be lowercase" if path.lower() != path else "bad name"
+        raise errors.UsageError(f"invalid image reference {text!r}: {reason}")
+    if domain in _DOCKER_HUB_ALIASES:
+        domain = DEFAULT_DOMAIN
+        if "/" not in path:
+            path = f"library/{path}"
+    if digest:
+        tag = None  # the digest is the identity; a tag beside it is informational only
+    elif tag is None:
+        tag = "latest"
+    return ImageRef(repository=f"{domain}/{path}", tag=tag, digest=digest)
+
+
+def _split_domain(name: str, original: str) -> tuple[str, str]:
+    first, sep, rest = name.partition("/")
+    # Same rule as the runtimes: the first component is a registry only if it looks like a host.
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        if not _DOMAIN.fullmatch(first):
+            raise errors.UsageError(f"invalid image reference {original!r}: bad registry {first!r}")
+        return first.lower(), rest
+    return DEFAULT_DOMAIN, name
+
+
+def try_parse(text: str) -> ImageRef | None:
+    """Like `parse`, but None for references a cluster may hold yet we cannot read."""
+    try:
+        return parse(text)
+    except errors.UsageError:
+        return None

@@ -1,0 +1,267 @@
+"""Typed results of each step. Every result knows its exit code and its JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands.values import errors, events, workloads
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    built_at: str | None = None
+    age_seconds: float | None = None
+    images: int = 0
+    workloads: int = 0
+    size_bytes: int = 0  # bytes stored in the ConfigMap (after compression, if compressed)
+    compressed: bool = False
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    valid: bool
+    reason: str  # why it is not valid, or "" when valid
+    stats: CacheStats = CacheStats()
+    unknown: bool = False  # True when the cache could not be read at all (exit 2)
+
+    @property
+    def exit_code(self) -> int:
+        if self.unknown:
+            return errors.EXIT_USAGE
+        return errors.EXIT_OK if self.valid else errors.EXIT_FAILED
+
+    def summary(self) -> str:
+        if self.valid:
+            return (
+                f"cache is valid: {self.stats.images} images, {self.stats.workloads} workloads, "
+                f"built {self.stats.built_at}"
+            )
+        return f"cache needs rebuild: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "check",
+            "exit_code": self.exit_code,
+            "valid": self.valid,
+            "reason": self.reason,
+            "cache": _stats_json(self.stats),
+        }
+
+
+@dataclass(frozen=True)
+class CacheDiff:
+    added: tuple[str, ...] = ()  # images new in the cache
+    removed: tuple[str, ...] = ()  # images no longer running anywhere in scope
+    changed: tuple[str, ...] = ()  # images whose set of workloads changed
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"+ {image}" for image in self.added]
+            + [f"- {image}" for image in self.removed]
+            + [f"~ {image}" for image in self.changed]
+        )
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    written: bool
+    dry_run: bool
+    stats: CacheStats
+    diff: CacheDiff
+    scope: str
+
+    @property
+    def exit_code(self) -> int:
+        return errors.EXIT_OK
+
+    def summary(self) -> str:
+        verb = "would write" if self.dry_run else "wrote"
+        change = (
+            "no changes"
+            if self.diff.empty
+            else (
+                f"{len(self.diff.added)} added, {len(self.diff.removed)} removed, "
+                f"{len(self.diff.changed)} changed"
+            )
+        )
+        prefix = "[dry-run] " if self.dry_run else ""
+        return (
+            f"{prefix}{verb} cache: {self.stats.images} images, {self.stats.workloads} workloads, "
+            f"{self.stats.size_bytes} bytes{' (gzip)' if self.stats.compressed else ''}; {change}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "rebuild",
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "scope": self.scope,
+            "cache": _stats_json(self.stats),
+            "diff": {
+                "added": list(self.diff.added),
+                "removed": list(self.diff.removed),
+                "changed": list(self.diff.changed),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    image: str  # the normalized reference found in the cache
+    workload: workloads.WorkloadRef
+    containers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SelectResult:
+    images: tuple[str, ...]  # the normalized references asked for
+    matches: tuple[Match, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return errors.EXIT_OK if self.matches else errors.EXIT_FAILED
+
+    @property
+    def targets(self) -> tuple[workloads.WorkloadRef, ...]:
+        return tuple(sorted({match.workload for match in self.matches}))
+
+    def summary(self) -> str:
+        if not self.matches:
+            return f"no workload runs {', '.join(self.images)}"
+        return f"{len(self.targets)} workloads run {', '.join(self.images)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "select",
+            "exit_code": self.exit_code,
+            "images": list(self.images),
+            "matches": [
+                {
+                    "image": match.image,
+                    "kind": match.workload.kind.value,
+                    "namespace": match.workload.namespace,
+                    "name": match.workload.name,
+                    "containers": list(match.containers),
+                }
+                for match in self.matches
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    target: workloads.WorkloadRef
+    outcome: events.Outcome
+    detail: str = ""
+    rollout: str = ""  # with --wait: "complete", "timed out", "progress deadline exceeded"
+
+
+@dataclass(frozen=True)
+class RestartResult:
+    outcomes: tuple[TargetOutcome, ...]
+    dry_run: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def count(self, outcome: events.Outcome) -> int:
+        return sum(1 for item in self.outcomes if item.outcome is outcome)
+
+    @property
+    def succeeded(self) -> int:
+        return self.count(events.Outcome.RESTARTED) + self.count(events.Outcome.WOULD_RESTART)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.outcomes:
+            return errors.EXIT_FAILED  # nothing matched: like `select`, the condition is not met
+        failed = self.count(events.Outcome.FAILED)
+        if not failed:
+            return errors.EXIT_OK
+        return errors.EXIT_PARTIAL if self.succeeded else errors.EXIT_FAILED
+
+    def summary(self) -> str:
+        if not self.outcomes:
+            return "; ".join(self.warnings) or "nothing to restart"
+        verb = "would restart" if self.dry_run else "restarted"
+        parts = [f"{verb} {self.succeeded}"]
+        if skipped := self.count(events.Outcome.SKIPPED):
+            parts.append(f"skipped {skipped}")
+        if failed := self.count(events.Outcome.FAILED):
+            parts.append(f"failed {failed}")
+        prefix = "[dry-run] " if self.dry_run else ""
+        return prefix + ", ".join(parts) + f" of {len(self.outcomes)} workloads"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "restart",
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "targets": [
+                {
+                    "kind": item.target.kind.value,
+                    "namespace": item.target.namespace,
+                    "name": item.target.name,
+                    "outcome": item.outcome.value,
+                    "detail": item.detail,
+                    "rollout": item.rollout,
+                }
+                for item in self.outcomes
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class OrchestrateResult:
+    images: tuple[str, ...]
+    check: CheckResult
+    rebuild: RebuildResult | None = None
+    select: SelectResult | None = None
+    restart: RestartResult | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def exit_code(self) -> int:
+        if self.check.unknown:
+            return errors.EXIT_USAGE
+        if self.restart is not None:
+            return self.restart.exit_code
+        return errors.EXIT_OK  # nothing runs the image: nothing to do is success
+
+    def summary(self) -> str:
+        if self.restart is not None:
+            return self.restart.summary()
+        if self.select is not None and not self.select.matches:
+            return f"nothing to do: {self.select.summary()}"
+        return self.check.summary()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "orchestrate",
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "images": list(self.images),
+            "check": self.check.to_json(),
+            "rebuild": self.rebuild.to_json() if self.rebuild else None,
+            "select": self.select.to_json() if self.select else None,
+            "restart": self.restart.to_json() if self.restart else None,
+        }
+
+
+def _stats_json(stats: CacheStats) -> dict[str, Any]:
+    return {
+        "built_at": stats.built_at,
+        "age_seconds": stats.age_seconds,
+        "images": stats.images,
+        "workloads": stats.workloads,
+        "size_bytes": stats.size_bytes,
+        "compressed": stats.compressed,
+    }
