@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ class Calls:
     lists: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # kind, ns, token
     patches: list[tuple[workloads.WorkloadRef, bool]] = field(default_factory=list)  # ref, dry_run
     cache_writes: int = 0
+    peak_concurrent_patches: int = 0
 
 
 class MemoryCluster:
@@ -55,6 +57,9 @@ class MemoryCluster:
         self.unreachable = False
         self.calls = Calls()
         self.version = "v1.35.4-memory"
+        # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
+        self.patch_latency = 0.0
+        self._in_flight = 0
 
     # --- test set-up ------------------------------------------------------------------------
     def add(
@@ -168,6 +173,22 @@ class MemoryCluster:
         self, ref: workloads.WorkloadRef, restarted_at: str, *, dry_run: bool
     ) -> workloads.Workload:
         self._check("patch", ref.kind, ref.namespace)
+        with self._lock:
+            self._in_flight += 1
+            self.calls.peak_concurrent_patches = max(
+                self.calls.peak_concurrent_patches, self._in_flight
+            )
+        try:
+            if self.patch_latency:
+                time.sleep(self.patch_latency)  # outside the lock, as a network round trip is
+            return self._patch(ref, restarted_at, dry_run)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _patch(
+        self, ref: workloads.WorkloadRef, restarted_at: str, dry_run: bool
+    ) -> workloads.Workload:
         with self._lock:
             self.calls.patches.append((ref, dry_run))
             stored = self._objects.get(ref)
