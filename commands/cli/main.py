@@ -14,15 +14,20 @@ from commands.cli import dispatch, invocation, parser, render
 from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.kube import port
-from commands.values import clock, errors, events
+from commands.values import clock, errors, events, settings
 
-Connect = Callable[[invocation.GlobalOptions], port.Cluster]
+Connect = Callable[[invocation.GlobalOptions, settings.Settings], port.Cluster]
 
 
-def connect_to_kubernetes(options: invocation.GlobalOptions) -> port.Cluster:
+def connect_to_kubernetes(
+    options: invocation.GlobalOptions, config: settings.Settings
+) -> port.Cluster:
     from commands.kube import client  # lazy: the kubernetes package costs ~0.3 s to import
 
-    return client.connect(options.kubeconfig, options.context)
+    # One pooled connection per parallel restart, so --concurrency is not throttled by the pool.
+    return client.connect(
+        options.kubeconfig, options.context, concurrency=config.restart.concurrency
+    )
 
 
 @dataclass
@@ -69,7 +74,7 @@ class Runtime:
             )
         settings = invocation.settings_for(inv, self.environ)
         engine = Engine(
-            cluster=self.connect(inv.options),
+            cluster=self.connect(inv.options, settings),
             settings=settings,
             clock=self.clock,
             report=self._reporter(inv.options),

@@ -31,7 +31,7 @@ def run(
 ) -> Result:
     runtime = main.Runtime(
         environ=environ or {},
-        connect=lambda _options: cluster,
+        connect=lambda _options, _settings: cluster,
         clock=clock.FakeClock(),
         stdin_is_tty=lambda: tty,
         stderr_is_tty=lambda: False,
@@ -173,7 +173,7 @@ def test_json_output_of_an_error_is_json(cluster: memory.MemoryCluster) -> None:
 def test_json_progress_events_go_to_stderr_as_json_lines(cluster: memory.MemoryCluster) -> None:
     runtime = main.Runtime(
         environ={},
-        connect=lambda _o: cluster,
+        connect=lambda _o, _s: cluster,
         clock=clock.FakeClock(),
         stdin_is_tty=lambda: False,
         stderr_is_tty=lambda: False,
@@ -216,7 +216,7 @@ def test_invalid_configuration_names_the_key(cluster: memory.MemoryCluster, tmp_
 
 
 def test_unreachable_cluster_is_exit_2(cluster: memory.MemoryCluster) -> None:
-    def refuse(_options: object) -> memory.MemoryCluster:
+    def refuse(_options: object, _settings: object) -> memory.MemoryCluster:
         raise errors.ClusterUnreachable("cannot load kubeconfig /nope: no such file")
 
     runtime = main.Runtime(environ={}, connect=refuse, stdin_is_tty=lambda: False)

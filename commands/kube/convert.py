@@ -1,0 +1,104 @@
+"""Kubernetes JSON objects -> `workloads.Workload`: the fields myctl reads, nothing more.
+
+Plain dictionaries in, frozen values out; no client library needed, so it is cheap to test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from commands.kube import port
+from commands.values import workloads
+
+Json = dict[str, Any]
+
+
+def to_workload(kind: workloads.Kind, obj: Json) -> workloads.Workload:
+    """A `Workload` from an apps/v1 object as the API serves it (camelCase JSON)."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    template = spec.get("template") or {}
+    pod_spec = template.get("spec") or {}
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    # Init containers pull images too (and restartable ones run for the pod's life), so a
+    # restart refreshes them as well: they count as containers that run an image.
+    containers = tuple(
+        workloads.Container(
+            name=str(c.get("name", "")),
+            image=str(c.get("image", "")),
+            pull_policy=str(
+                c.get("imagePullPolicy") or _default_pull_policy(str(c.get("image", "")))
+            ),
+        )
+        for c in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+    )
+    return workloads.Workload(
+        ref=workloads.WorkloadRef(kind, str(meta.get("namespace", "")), str(meta.get("name", ""))),
+        containers=containers,
+        paused=bool(spec.get("paused", False)),
+        restarted_at=annotations.get(port.RESTARTED_AT),
+        rollout=_rollout(kind, meta, spec, status),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
+    )
+
+
+def _rollout(kind: workloads.Kind, meta: Json, spec: Json, status: Json) -> workloads.RolloutFacts:
+    conditions = tuple(
+        workloads.Condition(
+            type=str(c.get("type", "")),
+            status=str(c.get("status", "")),
+            reason=str(c.get("reason", "")),
+            message=str(c.get("message", "")),
+        )
+        for c in status.get("conditions") or []
+    )
+    generation = int(meta.get("generation", 0))
+    observed = int(status.get("observedGeneration", 0))
+    if kind is workloads.Kind.DAEMONSET:
+        desired = status.get("desiredNumberScheduled")
+        return workloads.RolloutFacts(
+            generation=generation,
+            observed_generation=observed,
+            desired=None if desired is None else int(desired),
+            current=int(status.get("currentNumberScheduled", 0)),
+            updated=int(status.get("updatedNumberScheduled", 0)),
+            ready=int(status.get("numberReady", 0)),
+            available=int(status.get("numberAvailable", 0)),
+            unavailable=int(status.get("numberUnavailable", 0)),
+            update_strategy=str((spec.get("updateStrategy") or {}).get("type", "RollingUpdate")),
+            conditions=conditions,
+        )
+    strategy = spec.get("strategy" if kind is workloads.Kind.DEPLOYMENT else "updateStrategy") or {}
+    replicas = spec.get("replicas")
+    facts = workloads.RolloutFacts(
+        generation=generation,
+        observed_generation=observed,
+        desired=None if replicas is None else int(replicas),
+        current=int(status.get("replicas", 0)),
+        updated=int(status.get("updatedReplicas", 0)),
+        ready=int(status.get("readyReplicas", 0)),
+        available=int(status.get("availableReplicas", 0)),
+        unavailable=int(status.get("unavailableReplicas", 0)),
+        update_strategy=str(strategy.get("type", "RollingUpdate")),
+        conditions=conditions,
+    )
+    if kind is workloads.Kind.STATEFULSET:
+        partition = (strategy.get("rollingUpdate") or {}).get("partition")
+        facts = dataclasses.replace(
+            facts,
+            partition=None if partition is None else int(partition),
+            current_revision=str(status.get("currentRevision", "")),
+            update_revision=str(status.get("updateRevision", "")),
+        )
+    return facts
+
+
+def _default_pull_policy(image: str) -> str:
+    """What the API server defaults: Always for `:latest` or no tag (unless pinned by digest)."""
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return "Always" if tag == "latest" else "IfNotPresent"

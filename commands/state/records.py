@@ -1,0 +1,93 @@
+"""Values returned by the state store. Frozen, plain data; no SQLAlchemy here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunSource = Literal["slack", "cli", "schedule"]
+RunState = Literal["running", "finished", "interrupted"]
+# pending → approved → executing, or pending → cancelled | expired. Only `pending` accepts votes.
+ApprovalState = Literal["pending", "approved", "executing", "cancelled", "expired"]
+DecisionKind = Literal["approve", "cancel"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One command run, from any front door, as recorded in the audit trail."""
+
+    id: str
+    command: str
+    argv: tuple[str, ...]
+    user: str
+    channel: str
+    source: str
+    dry_run: bool
+    state: str  # RunState
+    started_at: dt.datetime  # aware, UTC
+    finished_at: dt.datetime | None
+    exit_code: int | None
+    summary: str
+    message_ts: str | None
+    permalink: str | None
+    owner: str = ""  # process/instance id that started the run (see `mark_interrupted`)
+    details: dict[str, Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """An approval request. The id is opaque (`secrets.token_urlsafe`) and is the button value."""
+
+    id: str
+    command: str
+    argv: tuple[str, ...]
+    requester: str
+    channel: str
+    state: str  # ApprovalState
+    plan_text: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    message_channel: str | None
+    message_ts: str | None
+    approvers: tuple[str, ...] = ()  # everyone whose approve vote was counted, in order
+
+
+class DecisionStatus(enum.Enum):
+    """What one call of `StateStore.decide` did."""
+
+    APPROVED = "approved"  # this call moved the request to approved
+    RECORDED = "recorded"  # vote counted, more approvals are still needed
+    CANCELLED = "cancelled"  # this call moved the request to cancelled
+    ALREADY_VOTED = "already_voted"  # this actor's approval was already counted
+    NOT_PENDING = "not_pending"  # decided before (approved, cancelled, executing, expired)
+    EXPIRED = "expired"  # still pending in the table but past its expiry time
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    status: DecisionStatus
+    approval: ApprovalRecord | None  # the request as it is after this call
+    votes: int = 0  # distinct approvers counted so far
+    required: int = 1
+
+    @property
+    def won(self) -> bool:
+        """True when this call performed the transition (approved or cancelled)."""
+        return self.status in (DecisionStatus.APPROVED, DecisionStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An audit entry that is not a run: approval requests and decisions, refusals."""
+
+    id: int
+    kind: str
+    actor: str
+    channel: str
+    at: dt.datetime
+    details: dict[str, Any] = field(default_factory=dict, hash=False)
