@@ -1,3 +1,6 @@
-"""Shared pytest configuration: the control plane and Slack emulator fixtures live in tests/support."""
+"""Shared pytest configuration: fixtures for the real parts the tests start themselves."""
 
-pytest_plugins = ["tests.support.kube_plugin"]
+pytest_plugins = [
+    "tests.support.kube_plugin",  # a real kube-apiserver + etcd + controller-manager
+    "tests.support.slack_plugin",  # a local Slack Web API + Socket Mode emulator
+]
