@@ -32,6 +32,8 @@ def text_lines(result: dispatch.Result) -> list[str]:
             lines.extend(f"warning: {warning}" for warning in result.select.warnings)
         if result.restart:
             lines.extend(_restart_lines(result.restart))
+        else:
+            lines.append(result.summary())
         return lines
     return [result.summary()]
 

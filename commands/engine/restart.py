@@ -72,7 +72,9 @@ def _restart_one(
     try:
         outcome = _attempt(engine, request, target, workload, deadline)
     except errors.MyctlError as exc:
-        outcome = results.TargetOutcome(target, events.Outcome.FAILED, str(exc))
+        outcome = results.TargetOutcome(
+            target, events.Outcome.FAILED, str(exc), error_code=exc.exit_code
+        )
     engine.report(events.ItemDone(STEP, str(target), outcome.outcome, outcome.detail))
     return outcome
 

@@ -162,6 +162,8 @@ class TargetOutcome:
     outcome: events.Outcome
     detail: str = ""
     rollout: str = ""  # with --wait: "complete", "timed out", "progress deadline exceeded"
+    # The exit code of the error behind a failure: 2 when RBAC or configuration forbade it.
+    error_code: int = errors.EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -181,10 +183,16 @@ class RestartResult:
     def exit_code(self) -> int:
         if not self.outcomes:
             return errors.EXIT_FAILED  # nothing matched: like `select`, the condition is not met
-        failed = self.count(events.Outcome.FAILED)
-        if not failed:
+        failures = [item for item in self.outcomes if item.outcome is events.Outcome.FAILED]
+        if not failures:
             return errors.EXIT_OK
-        return errors.EXIT_PARTIAL if self.succeeded else errors.EXIT_FAILED
+        if self.succeeded:
+            return errors.EXIT_PARTIAL
+        # Nothing succeeded: if every failure was a permission or configuration refusal, the
+        # fix is configuration (RBAC), which is exit 2, not a failed operation.
+        if all(item.error_code == errors.EXIT_USAGE for item in failures):
+            return errors.EXIT_USAGE
+        return errors.EXIT_FAILED
 
     def summary(self) -> str:
         if not self.outcomes:

@@ -115,6 +115,16 @@ def test_forbidden_patch_fails_only_that_target(cluster: memory.MemoryCluster) -
     assert 'cannot patch deployments.apps in namespace "payments"' in failed[0].detail
 
 
+def test_restart_forbidden_everywhere_is_a_configuration_error(
+    cluster: memory.MemoryCluster,
+) -> None:
+    cluster.forbid("patch", "deployments.apps")
+    result = restart.run(
+        make_engine(cluster), restart.Request(targets=(_ref(Kind.DEPLOYMENT, "shop", "api"),))
+    )
+    assert result.exit_code == 2
+
+
 def test_blast_radius_guard_refuses_before_touching_anything() -> None:
     cluster = memory.MemoryCluster()
     targets = tuple(cluster.add(Kind.DEPLOYMENT, "bulk", f"d{i}", API) for i in range(51))

@@ -1,0 +1,401 @@
+"""`StateStore`: the one entry point to the state database (runs, approvals, audit events).
+
+Thread-safe (one SQLAlchemy engine, one short transaction per call) and safe across processes
+and replicas sharing one database. Every audit write also emits one JSON log line
+(`auditlog.emit`, logger `myctl.audit`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from commands.state import approvals, auditlog, engine, records, schema
+from commands.values import clock as clocks
+from commands.values import errors
+
+R = schema.runs
+E = schema.events
+
+# `history` shows at most this many runs: one line each still fits Slack's block limits.
+MAX_HISTORY = 100
+
+
+class StateError(errors.MyctlError):
+    """The state database cannot be used (unreachable, schema too new, bad URL)."""
+
+    exit_code = errors.EXIT_USAGE
+
+
+class StateStore:
+    def __init__(self, url: str, *, clock: clocks.Clock | None = None) -> None:
+        self._clock: clocks.Clock = clock or clocks.SystemClock()
+        try:
+            self._engine = engine.create(url)
+            # Rendered without the password: this is what logs and errors may show.
+            self.url = self._engine.url.render_as_string(hide_password=True)
+            with self._engine.begin() as conn:
+                self.schema_version = schema.migrate(conn)
+        except schema.SchemaTooNew as exc:
+            raise StateError(str(exc)) from exc
+        except (sa_exc.SQLAlchemyError, ValueError) as exc:
+            raise StateError(f"state database unusable: {_describe(exc)}") from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.url!r})"
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError as exc:
+            raise StateError(f"state database error: {_describe(exc)}") from exc
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(
+        self,
+        *,
+        command: str,
+        argv: list[str],
+        user: str,
+        channel: str,
+        source: str,
+        dry_run: bool,
+        message_ts: str | None = None,
+        permalink: str | None = None,
+        owner: str = "",
+    ) -> str:
+        run_id = str(uuid.uuid4())
+        now = self._clock.now()
+        safe_argv = [str(part) for part in auditlog.redact(list(argv))]
+        with self._tx() as conn:
+            conn.execute(
+                R.insert().values(
+                    id=run_id,
+                    command=command,
+                    argv=safe_argv,
+                    user_id=user,
+                    channel=channel,
+                    source=source,
+                    dry_run=dry_run,
+                    state="running",
+                    owner=owner,
+                    started_at=now,
+                    summary="",
+                    message_channel=channel if message_ts else None,
+                    message_ts=message_ts,
+                    permalink=permalink,
+                )
+            )
+        auditlog.emit(
+            "run.started",
+            now,
+            run_id=run_id,
+            command=command,
+            argv=safe_argv,
+            user=user,
+            channel=channel,
+            source=source,
+            dry_run=dry_run,
+            permalink=permalink,
+        )
+        return run_id
+
+    def finish_run(
+        self, run_id: str, *, exit_code: int, summary: str, details: dict[str, Any] | None = None
+    ) -> None:
+        now = self._clock.now()
+        safe_details = auditlog.redact(details) if details is not None else None
+        with self._tx() as conn:
+            conn.execute(
+                R.update()
+                .where(R.c.id == run_id)
+                .values(
+                    state="finished",
+                    finished_at=now,
+                    exit_code=exit_code,
+                    summary=summary,
+                    details=safe_details,
+                )
+            )
+            row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().first()
+        record = _run(row) if row is not None else None
+        auditlog.emit(
+            "run.finished",
+            now,
+            run_id=run_id,
+            command=record.command if record else None,
+            user=record.user if record else None,
+            channel=record.channel if record else None,
+            exit_code=exit_code,
+            summary=summary,
+            permalink=record.permalink if record else None,
+        )
+
+    def set_run_message(
+        self, run_id: str, *, channel: str, message_ts: str, permalink: str | None
+    ) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                R.update()
+                .where(R.c.id == run_id)
+                .values(message_channel=channel, message_ts=message_ts, permalink=permalink)
+            )
+
+    def get_run(self, run_id: str) -> records.RunRecord | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().first()
+        return None if row is None else _run(row)
+
+    def mark_interrupted(self, owner: str | None = None) -> list[records.RunRecord]:
+        """Runs left "running" by a process that died become "interrupted"; returns them.
+
+        `owner=None` takes every running run: right for one replica, called once at start
+        before any new run. With several replicas pass the stable id of this replica (e.g. a
+        StatefulSet pod name) so a starting replica never touches runs of a live one.
+        """
+        now = self._clock.now()
+        condition = R.c.state == "running"
+        if owner is not None:
+            condition = sa.and_(condition, R.c.owner == owner)
+        interrupted: list[records.RunRecord] = []
+        with self._tx() as conn:
+            ids = list(conn.execute(sa.select(R.c.id).where(condition)).scalars())
+            for run_id in ids:
+                # Conditional, so a run that finished in between is left alone.
+                done = conn.execute(
+                    R.update()
+                    .where(R.c.id == run_id, R.c.state == "running")
+                    .values(state="interrupted", finished_at=now)
+                )
+                if done.rowcount == 1:
+                    row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().one()
+                    interrupted.append(_run(row))
+        for run in interrupted:
+            auditlog.emit(
+                "run.interrupted",
+                now,
+                run_id=run.id,
+                command=run.command,
+                user=run.user,
+                channel=run.channel,
+                permalink=run.permalink,
+            )
+        return interrupted
+
+    def runs_since(self, since: dt.datetime) -> list[records.RunRecord]:
+        """Runs started at or after `since`, oldest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(R).where(R.c.started_at >= since).order_by(R.c.started_at, R.c.id)
+            ).mappings()
+            return [_run(row) for row in rows]
+
+    def latest_runs(self, limit: int) -> list[records.RunRecord]:
+        """The `limit` most recent runs, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(R).order_by(R.c.started_at.desc(), R.c.id).limit(max(limit, 0))
+            ).mappings()
+            return [_run(row) for row in rows]
+
+    def history(self, limit: int) -> list[records.RunRecord]:
+        """`/myctl history [N]`: the latest runs, newest first, N clamped to 1..MAX_HISTORY."""
+        return self.latest_runs(min(max(limit, 1), MAX_HISTORY))
+
+    # ------------------------------------------------------------------ audit events
+
+    def record_event(self, kind: str, *, actor: str, channel: str, details: dict[str, Any]) -> None:
+        now = self._clock.now()
+        safe = auditlog.redact(details)
+        with self._tx() as conn:
+            conn.execute(
+                E.insert().values(kind=kind, actor=actor, channel=channel, at=now, details=safe)
+            )
+        auditlog.emit(kind, now, actor=actor, channel=channel, details=safe)
+
+    def events_since(self, since: dt.datetime) -> list[records.AuditEvent]:
+        """Audit events (not runs) at or after `since`, oldest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(E).where(E.c.at >= since).order_by(E.c.at, E.c.id)
+            ).mappings()
+            return [
+                records.AuditEvent(
+                    id=row["id"],
+                    kind=row["kind"],
+                    actor=row["actor"],
+                    channel=row["channel"],
+                    at=row["at"],
+                    details=dict(row["details"] or {}),
+                )
+                for row in rows
+            ]
+
+    # ------------------------------------------------------------------ approvals
+
+    def create_approval(
+        self,
+        *,
+        command: str,
+        argv: list[str],
+        requester: str,
+        channel: str,
+        expires_at: dt.datetime,
+        plan_text: str,
+    ) -> records.ApprovalRecord:
+        with self._tx() as conn:
+            approval_id = approvals.create(
+                conn,
+                command=command,
+                argv=[str(part) for part in auditlog.redact(list(argv))],
+                requester=requester,
+                channel=channel,
+                expires_at=expires_at,
+                plan_text=plan_text,
+                now=self._clock.now(),
+            )
+            record = approvals.get(conn, approval_id)
+        assert record is not None
+        return record
+
+    def get_approval(self, approval_id: str) -> records.ApprovalRecord | None:
+        with self._tx() as conn:
+            return approvals.get(conn, approval_id)
+
+    def set_approval_message(self, approval_id: str, channel: str, ts: str) -> None:
+        with self._tx() as conn:
+            approvals.set_message(conn, approval_id, channel, ts)
+
+    def pending_approvals(self) -> list[records.ApprovalRecord]:
+        """Requests still pending (some may be past expiry until `expire_due` runs)."""
+        with self._tx() as conn:
+            return approvals.list_pending(conn)
+
+    def decide(
+        self,
+        approval_id: str,
+        *,
+        decision: records.DecisionKind,
+        actor: str,
+        now: dt.datetime,
+        required: int = 1,
+    ) -> records.DecisionOutcome:
+        """Approve or cancel atomically. Authorization is the caller's job (bot/approvals)."""
+        if decision not in ("approve", "cancel"):
+            raise ValueError(f"unknown decision {decision!r}")
+        required = max(required, 1)
+        with self._tx() as conn:
+            if decision == "cancel":
+                if approvals.decide_single(
+                    conn, approval_id, to_state="cancelled", actor=actor, now=now
+                ):
+                    return self._outcome(conn, approval_id, records.DecisionStatus.CANCELLED, 1)
+                return self._refusal(conn, approval_id, now, required)
+            if required == 1:
+                if approvals.decide_single(
+                    conn, approval_id, to_state="approved", actor=actor, now=now
+                ):
+                    approvals.add_vote(conn, approval_id, actor, now)
+                    return self._outcome(conn, approval_id, records.DecisionStatus.APPROVED, 1)
+                return self._refusal(conn, approval_id, now, required)
+            if not approvals.lock_pending(conn, approval_id, now):
+                return self._refusal(conn, approval_id, now, required)
+            if not approvals.add_vote(conn, approval_id, actor, now):
+                status = records.DecisionStatus.ALREADY_VOTED
+                return self._outcome(conn, approval_id, status, required)
+            votes = approvals.count_votes(conn, approval_id)
+            if votes < required:
+                return self._outcome(conn, approval_id, records.DecisionStatus.RECORDED, required)
+            flipped = approvals.decide_single(
+                conn, approval_id, to_state="approved", actor=actor, now=now
+            )
+            # The row lock makes a lost race here impossible; report it honestly if it happens.
+            status = (
+                records.DecisionStatus.APPROVED if flipped else records.DecisionStatus.NOT_PENDING
+            )
+            return self._outcome(conn, approval_id, status, required)
+
+    def claim_execution(self, approval_id: str, *, now: dt.datetime | None = None) -> bool:
+        """approved → executing, at most once across clicks, threads and replicas."""
+        with self._tx() as conn:
+            return approvals.claim(conn, approval_id, now or self._clock.now())
+
+    def expire_due(self, now: dt.datetime) -> list[records.ApprovalRecord]:
+        """Pending requests past expiry become "expired"; returns those THIS call expired."""
+        expired: list[records.ApprovalRecord] = []
+        with self._tx() as conn:
+            for approval_id in approvals.due(conn, now):
+                if approvals.expire_one(conn, approval_id, now):
+                    record = approvals.get(conn, approval_id)
+                    if record is not None:
+                        expired.append(record)
+        return expired
+
+    @staticmethod
+    def _outcome(
+        conn: sa.Connection, approval_id: str, status: records.DecisionStatus, required: int
+    ) -> records.DecisionOutcome:
+        record = approvals.get(conn, approval_id)
+        votes = len(record.approvers) if record else 0
+        return records.DecisionOutcome(status, record, votes=votes, required=required)
+
+    @staticmethod
+    def _refusal(
+        conn: sa.Connection, approval_id: str, now: dt.datetime, required: int
+    ) -> records.DecisionOutcome:
+        record = approvals.get(conn, approval_id)
+        if record is None:
+            status = records.DecisionStatus.NOT_FOUND
+        elif record.state == "pending":
+            # The only way a pending request refuses a decision is being past its expiry.
+            status = records.DecisionStatus.EXPIRED
+        else:
+            status = records.DecisionStatus.NOT_PENDING
+        votes = len(record.approvers) if record else 0
+        return records.DecisionOutcome(status, record, votes=votes, required=required)
+
+
+def _run(row: sa.RowMapping) -> records.RunRecord:
+    return records.RunRecord(
+        id=row["id"],
+        command=row["command"],
+        argv=tuple(str(part) for part in row["argv"] or ()),
+        user=row["user_id"],
+        channel=row["channel"],
+        source=row["source"],
+        dry_run=bool(row["dry_run"]),
+        state=row["state"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        exit_code=row["exit_code"],
+        summary=row["summary"] or "",
+        message_ts=row["message_ts"],
+        permalink=row["permalink"],
+        owner=row["owner"] or "",
+        details=dict(row["details"]) if row["details"] is not None else None,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """The driver's one-line reason, without SQL text or bound parameters."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return auditlog.redact(text[0]) if text else type(exc).__name__

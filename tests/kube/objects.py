@@ -1,0 +1,95 @@
+"""Create test workloads on the real control plane with the official client (admin identity)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client as k8s_client
+
+NEVER_READY = {"myctl.test/never-ready": "true"}  # the fake kubelet never makes these Ready
+
+
+def _template(name: str, image: str, labels: dict[str, str], pull: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"app": name, **labels}},
+        "spec": {"containers": [{"name": name, "image": image, "imagePullPolicy": pull}]},
+    }
+
+
+def deployment(
+    api: k8s_client.ApiClient,
+    namespace: str,
+    name: str,
+    image: str,
+    *,
+    replicas: int = 1,
+    paused: bool = False,
+    never_ready: bool = False,
+    labels: dict[str, str] | None = None,
+    pull: str = "Always",
+    progress_deadline: int | None = None,
+) -> None:
+    pod_labels = {**(labels or {}), **(NEVER_READY if never_ready else {})}
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "paused": paused,
+        "selector": {"matchLabels": {"app": name}},
+        "template": _template(name, image, pod_labels, pull),
+    }
+    if progress_deadline is not None:
+        spec["progressDeadlineSeconds"] = progress_deadline
+    k8s_client.AppsV1Api(api).create_namespaced_deployment(
+        namespace, {"metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+    )
+
+
+def statefulset(api: k8s_client.ApiClient, namespace: str, name: str, image: str) -> None:
+    k8s_client.AppsV1Api(api).create_namespaced_stateful_set(
+        namespace,
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 1,
+                "serviceName": name,
+                "selector": {"matchLabels": {"app": name}},
+                "template": _template(name, image, {}, "Always"),
+            },
+        },
+    )
+
+
+def daemonset(api: k8s_client.ApiClient, namespace: str, name: str, image: str) -> None:
+    k8s_client.AppsV1Api(api).create_namespaced_daemon_set(
+        namespace,
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "selector": {"matchLabels": {"app": name}},
+                "template": _template(name, image, {}, "Always"),
+            },
+        },
+    )
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    """Poll `predicate` until truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)  # polling interval, not a wait for a condition
+
+
+def deployment_available(api: k8s_client.ApiClient, namespace: str, name: str) -> bool:
+    obj = k8s_client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
+    status = obj.status
+    return bool(
+        status.observed_generation == obj.metadata.generation
+        and (status.available_replicas or 0) == obj.spec.replicas
+        and (status.updated_replicas or 0) == obj.spec.replicas
+    )
