@@ -231,3 +231,13 @@ def test_parse_only_returns_the_invocation_for_other_front_doors() -> None:
     assert str(parsed.image_refs[0]) == f"docker.io/library/nginx@sha256:{'c' * 64}"
     with pytest.raises(errors.UsageError, match="No such option"):
         parser.parse(["check", "--nope"])
+
+
+def test_an_empty_cluster_is_nothing_to_do() -> None:
+    empty = memory.MemoryCluster()
+    rebuilt = run(empty, "rebuild", "--force")
+    assert rebuilt.exit_code == 0
+    assert "0 images, 0 workloads" in rebuilt.output
+    result = run(empty, "orchestrate", "--image", API)
+    assert result.exit_code == 0
+    assert "nothing to do" in result.output
