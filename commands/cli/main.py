@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.kube import port
 from commands.values import clock, errors, events, settings
+
+if TYPE_CHECKING:
+    from commands.state.store import StateStore
 
 Connect = Callable[[invocation.GlobalOptions, settings.Settings], port.Cluster]
 
@@ -41,8 +45,15 @@ class Runtime:
     clock: clock.Clock = field(default_factory=clock.SystemClock)
     stdin_is_tty: Callable[[], bool] = lambda: sys.stdin.isatty()
     stderr_is_tty: Callable[[], bool] = lambda: sys.stderr.isatty()
+    argv: tuple[str, ...] = ()  # as typed, for the audit trail
 
     def execute(self, inv: invocation.Invocation) -> int:
+        audit = _Audit.open(self.environ, inv, self.argv)
+        code, summary = self._execute(inv)
+        audit.finish(code, summary)
+        return code
+
+    def _execute(self, inv: invocation.Invocation) -> tuple[int, str]:
         json_output = inv.options.output == "json"
         try:
             result = self._run(inv)
@@ -52,13 +63,13 @@ class Runtime:
                 click.echo(json.dumps(payload))
             else:
                 click.echo(f"error: {exc}", err=True)
-            return exc.exit_code
+            return exc.exit_code, str(exc)
         if json_output:
             click.echo(json.dumps(result.to_json(), indent=2))
         else:
             for line in render.text_lines(result):
                 click.echo(line)
-        return result.exit_code
+        return result.exit_code, result.summary()
 
     def _run(self, inv: invocation.Invocation) -> dispatch.Result:
         if inv.command == "completion":
@@ -93,6 +104,47 @@ class Runtime:
         return events.discard
 
 
+class _Audit:
+    """Records CLI runs in the audit trail when a state store is configured (MYCTL_STATE_URL):
+    a terminal user's restarts then show up in `/myctl history` beside Slack's."""
+
+    def __init__(self, store: StateStore | None, run_id: str | None) -> None:
+        self._store, self._run_id = store, run_id
+
+    @classmethod
+    def open(
+        cls, environ: Mapping[str, str], inv: invocation.Invocation, argv: tuple[str, ...]
+    ) -> _Audit:
+        url = environ.get("MYCTL_STATE_URL")
+        if not url or inv.command in ("version", "completion"):
+            return cls(None, None)
+        from commands.state import store as state_store  # lazy: SQLAlchemy is slow to import
+
+        try:
+            store = state_store.StateStore(url)
+            run_id = store.start_run(
+                command=inv.command,
+                argv=list(argv),
+                user=environ.get("USER") or environ.get("LOGNAME") or "unknown",
+                channel="terminal",
+                source="cli",
+                dry_run=inv.options.dry_run,
+            )
+        except errors.MyctlError as exc:
+            # The audit trail must not stop an operator in an incident: warn and go on.
+            click.echo(f"warning: audit trail unavailable: {exc}", err=True)
+            return cls(None, None)
+        return cls(store, run_id)
+
+    def finish(self, exit_code: int, summary: str) -> None:
+        if self._store is None or self._run_id is None:
+            return
+        try:
+            self._store.finish_run(self._run_id, exit_code=exit_code, summary=summary)
+        finally:
+            self._store.close()
+
+
 def _ask(plan: rebuild.Plan) -> bool:
     stats = plan.stats
     click.echo(
@@ -119,7 +171,7 @@ def _completion_script(shell: str) -> str:
 
 
 def main() -> None:
-    parser.cli.main(prog_name="myctl", obj=Runtime())
+    parser.cli.main(prog_name="myctl", obj=Runtime(argv=tuple(sys.argv[1:])))
 
 
 if __name__ == "__main__":

@@ -241,3 +241,21 @@ def test_an_empty_cluster_is_nothing_to_do() -> None:
     result = run(empty, "orchestrate", "--image", API)
     assert result.exit_code == 0
     assert "nothing to do" in result.output
+
+
+def test_cli_runs_are_audited_when_a_state_store_is_configured(
+    cluster: memory.MemoryCluster, tmp_path: Path
+) -> None:
+    from commands.state import store as state_store
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    environ = {"MYCTL_STATE_URL": url, "USER": "alice"}
+    assert run(cluster, "restart", "shop/deployment/api", environ=environ).exit_code == 0
+    assert run(cluster, "select", API, environ=environ).exit_code == 2
+    with state_store.StateStore(url) as store:
+        runs = store.latest_runs(10)
+    assert [(r.command, r.exit_code, r.source, r.user) for r in runs] == [
+        ("select", 2, "cli", "alice"),
+        ("restart", 0, "cli", "alice"),
+    ]
+    assert runs[1].summary == "restarted 1 of 1 workloads"
