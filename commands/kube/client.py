@@ -1,7 +1,7 @@
 """The real cluster: `Cluster` implemented on the official Kubernetes client.
 
 The only module (with `kubeconfig`) that imports `kubernetes`. Every `ApiException` and urllib3
-error is turned into `commands.values.errors` here, once, in `_translate`; retries of
+error is turned into `commands.values.errors` here, once, in `translate`; retries of
 temporary failures happen here too, in `_call`, so no other layer retries HTTP.
 
 Responses are read with `_preload_content=False` and parsed as plain JSON: the client's model
@@ -75,7 +75,7 @@ def configure(configuration: Any, concurrency: int) -> Any:
 
 
 @dataclass(frozen=True)
-class _Action:
+class Action:
     """What we attempted, in the words an error message needs."""
 
     verb: str  # RBAC verb: get, list, patch, create, update
@@ -133,7 +133,7 @@ class KubeCluster:
         selector: str,
         page_size: int = port.DEFAULT_PAGE_SIZE,
     ) -> Iterator[workloads.Workload]:
-        action = _Action("list", _resource(kind), namespace, f"{kind.plural}")
+        action = Action("list", _resource(kind), namespace, f"{kind.plural}")
         if namespace is None:
             method = getattr(self._apps, f"list_{_SNAKE[kind]}_for_all_namespaces")
             args: tuple[str, ...] = ()
@@ -181,7 +181,7 @@ class KubeCluster:
 
     def read_workload(self, ref: workloads.WorkloadRef) -> workloads.Workload:
         method = getattr(self._apps, f"read_namespaced_{_SNAKE[ref.kind]}")
-        action = _Action("get", _resource(ref.kind), ref.namespace, _subject(ref))
+        action = Action("get", _resource(ref.kind), ref.namespace, _subject(ref))
         return convert.to_workload(
             ref.kind, self._call(action, functools.partial(method, ref.name, ref.namespace))
         )
@@ -193,7 +193,7 @@ class KubeCluster:
         body = {
             "spec": {"template": {"metadata": {"annotations": {port.RESTARTED_AT: restarted_at}}}}
         }
-        action = _Action("patch", _resource(ref.kind), ref.namespace, _subject(ref))
+        action = Action("patch", _resource(ref.kind), ref.namespace, _subject(ref))
         obj = self._call(
             action,
             functools.partial(
@@ -210,7 +210,7 @@ class KubeCluster:
 
     # ------------------------------------------------------------------ cache
     def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
-        action = _Action("get", "configmaps", namespace, f"ConfigMap {namespace}/{name}")
+        action = Action("get", "configmaps", namespace, f"ConfigMap {namespace}/{name}")
         try:
             obj = self._call(
                 action, functools.partial(self._core.read_namespaced_config_map, name, namespace)
@@ -249,7 +249,7 @@ class KubeCluster:
         }
         subject = f"ConfigMap {namespace}/{name}"
         if resource_version is None:
-            action = _Action(
+            action = Action(
                 "create",
                 "configmaps",
                 namespace,
@@ -270,7 +270,7 @@ class KubeCluster:
             # Replace, not patch: the precondition on resourceVersion is what makes concurrent
             # rebuilds safe (the loser gets 409 and re-reads).
             metadata["resourceVersion"] = resource_version
-            action = _Action("update", "configmaps", namespace, subject, cache=True)
+            action = Action("update", "configmaps", namespace, subject, cache=True)
             obj = self._call(
                 action,
                 functools.partial(
@@ -284,11 +284,11 @@ class KubeCluster:
         return str((obj.get("metadata") or {}).get("resourceVersion", ""))
 
     def server_version(self) -> str:
-        action = _Action("get", "version", None, "the server version")
+        action = Action("get", "version", None, "the server version")
         return str(self._call(action, self._version.get_code).get("gitVersion", ""))
 
     # ------------------------------------------------------------------ transport
-    def _call(self, action: _Action, request: Callable[..., Any], *, selector: str = "") -> Json:
+    def _call(self, action: Action, request: Callable[..., Any], *, selector: str = "") -> Json:
         """Send `request` with our timeout, retrying temporary failures, and parse the JSON."""
         delay = self._base_delay
         for attempt in range(1, self._attempts + 1):
@@ -307,7 +307,7 @@ class KubeCluster:
                 OSError,
                 json.JSONDecodeError,
             ) as exc:
-                error = _translate(exc, action, self._host, selector)
+                error = translate(exc, action, self._host, selector)
                 if not isinstance(error, errors.ServerError):
                     raise error from exc
                 if attempt == self._attempts:
@@ -317,8 +317,8 @@ class KubeCluster:
         raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _translate(
-    exc: BaseException, action: _Action, host: str, selector: str = ""
+def translate(
+    exc: BaseException, action: Action, host: str, selector: str = ""
 ) -> errors.MyctlError:
     """The one place a client-library exception becomes one of ours (see errors.py's tree)."""
     what = f"{action.verb} {action.subject}"

@@ -16,7 +16,7 @@ in a thread it does not own. The loop here follows client-go's rules instead:
 - on a clean stop the lease is released (no holder, 1 s duration) so another replica takes over
   at its next retry instead of after a lease duration.
 
-Every client exception becomes one of `commands.values.errors` here (via `client._translate`).
+Every client exception becomes one of `commands.values.errors` here (via `client.translate`).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class KubeLeaseBackend:
 
     def _send(self, verb: str, request: Callable[..., Any]) -> dict[str, Any]:
         subject = f"Lease {self.namespace}/{self.name}"
-        action = client._Action(verb, RESOURCE, self.namespace, subject)
+        action = client.Action(verb, RESOURCE, self.namespace, subject)
         try:
             response = request(
                 namespace=self.namespace,
@@ -153,9 +153,9 @@ class KubeLeaseBackend:
             # 409 on create/replace and 404 on replace both mean another writer got there first.
             if exc.status == 409 or (exc.status == 404 and verb == "update"):
                 raise LeaseConflict(f"{subject} changed since it was read") from exc
-            raise client._translate(exc, action, self._host) from exc
+            raise client.translate(exc, action, self._host) from exc
         except (urllib3.exceptions.HTTPError, OSError, json.JSONDecodeError) as exc:
-            raise client._translate(exc, action, self._host) from exc
+            raise client.translate(exc, action, self._host) from exc
 
 
 def connect(

@@ -1,0 +1,496 @@
+"""Scheduled reports: APScheduler 3 jobs in the state database, run only by the Lease holder.
+
+How exactly-once holds with several replicas:
+- every replica campaigns for one Lease (commands/kube/lease.py); only the holder starts a
+  `BackgroundScheduler`, and it shuts it down before its lease can expire for anyone else;
+- the jobs live in the shared state database (SQLAlchemyJobStore), so a new leader continues
+  from the next run time the old one stored, instead of recomputing it and posting again;
+- a job checks `elector.is_leader` before posting, so a leader cut off from the API server
+  stops posting at its renew deadline even if the scheduler thread has not been stopped yet.
+
+Missed ticks: `coalesce=True` turns any number of missed runs into one, and
+`misfire_grace_time` decides whether that one still runs (a bot down at 09:00 and back at
+09:03 posts once; back at 10:00 it posts nothing and waits for the next tick). That only works
+if the stored next run time survives a restart, so jobs whose trigger is unchanged are kept as
+they are at start; `replace_existing=True` is used only when a schedule changed.
+
+Jobs are pickled into the database, so the job function is module-level and takes only the
+schedule's name; it finds the live objects (Slack client, engine factory, store) in the module
+registry that `start_schedules` fills.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from apscheduler import events
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import reports as rendering
+from commands.engine import reports
+from commands.engine.context import Engine
+from commands.kube import lease
+from commands.state import engine as state_engine
+from commands.values import clock as clock_mod
+from commands.values import errors, settings
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+log = logging.getLogger(__name__)
+
+JOB_FUNC = "bot.scheduling:run_scheduled_report"  # a textual reference: what gets pickled
+TABLENAME = "myctl_apscheduler_jobs"
+# Seconds a tick may be late and still post. Five minutes covers a rolling update of the bot or
+# a leader handover (15 s) with room to spare; a morning report hours late is noise, not news.
+DEFAULT_MISFIRE_GRACE = 300.0
+# Interval triggers (MYCTL_SCHEDULE_EVERY_SECONDS) start at a fixed epoch so every replica
+# computes the same ticks and the stored job compares equal across restarts.
+_INTERVAL_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+# Windows searched backwards for a schedule's previous tick (activity "since the last report").
+_LOOKBACK = (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=8),
+             dt.timedelta(days=32), dt.timedelta(days=367))  # fmt: skip
+
+
+class RunStore(reports.RunSource, Protocol):
+    """The part of `commands.state.store.StateStore` used here."""
+
+    def start_run(
+        self,
+        *,
+        command: str,
+        argv: list[str],
+        user: str,
+        channel: str,
+        source: str,
+        dry_run: bool,
+        message_ts: str | None = None,
+        permalink: str | None = None,
+        owner: str = "",
+    ) -> str: ...
+
+    def finish_run(
+        self, run_id: str, *, exit_code: int, summary: str, details: dict[str, Any] | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Options:
+    misfire_grace_seconds: float = DEFAULT_MISFIRE_GRACE
+    lease_timing: lease.LeaseTiming = dataclasses.field(default_factory=lease.LeaseTiming)
+    lease_name: str = lease.DEFAULT_LEASE_NAME
+    tablename: str = TABLENAME
+    # Development and tests: fire every N seconds instead of the cron expression.
+    every_seconds: float | None = None
+    # Posting is I/O bound and schedules are few; two workers let one slow post not delay another.
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    name: str
+    cron: str
+    timezone: str
+    channel: str
+    reports: tuple[str, ...]
+    next_run: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    name: str
+    channel: str
+    ts: str
+    overall: reports.Overall
+    file_uploaded: bool
+
+
+# CronTrigger or IntervalTrigger; APScheduler 3 ships no type information.
+Trigger = Any
+
+
+def build_triggers(
+    schedules: tuple[settings.Schedule, ...], every_seconds: float | None = None
+) -> dict[str, Trigger]:
+    """Validate every schedule before anything starts; the error names the schedule."""
+    triggers: dict[str, Trigger] = {}
+    for schedule in schedules:
+        where = f"schedules[{schedule.name}]"
+        try:
+            zone = zoneinfo.ZoneInfo(schedule.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise errors.ConfigError(
+                f"{where}.timezone: unknown time zone {schedule.timezone!r}"
+            ) from exc
+        try:
+            cron = CronTrigger.from_crontab(schedule.cron, timezone=zone)
+        except ValueError as exc:
+            raise errors.ConfigError(
+                f"{where}.cron: invalid cron {schedule.cron!r}: {exc}"
+            ) from exc
+        for kind in schedule.reports:
+            if kind not in reports.KINDS:
+                raise errors.ConfigError(f"{where}.reports: unknown report {kind!r}")
+        triggers[schedule.name] = (
+            IntervalTrigger(seconds=every_seconds, start_date=_INTERVAL_EPOCH, timezone=dt.UTC)
+            if every_seconds
+            else cron
+        )
+    return triggers
+
+
+class Schedules:
+    """The schedules of one bot process. `start_scheduler`/`stop_scheduler` follow the lease."""
+
+    def __init__(
+        self,
+        config: settings.Settings,
+        web_client: WebClient,
+        engine_factory: Callable[[], Engine],
+        *,
+        state_url: str,
+        store: RunStore | None = None,
+        options: Options | None = None,
+        identity: str | None = None,
+        clock: clock_mod.Clock | None = None,
+    ) -> None:
+        self.options = options or Options()
+        self.triggers = build_triggers(config.schedules, self.options.every_seconds)
+        self.settings = config
+        self.web_client = web_client
+        self.engine_factory = engine_factory
+        self.store = store
+        self.state_url = state_url
+        self.identity = identity or default_identity()
+        self.clock: clock_mod.Clock = clock or clock_mod.SystemClock()
+        self.elector: lease.LeaderElector | None = None
+        self._lock = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None
+        # (schedule, run time) of ticks that ran or were skipped as too late, newest last: for
+        # logs, metrics and tests (bounded: a schedule fires at most once a minute).
+        self.executed: collections.deque[tuple[str, dt.datetime]] = collections.deque(maxlen=500)
+        self.missed: collections.deque[tuple[str, dt.datetime]] = collections.deque(maxlen=500)
+
+    # ------------------------------------------------------------------ leadership
+    def start_scheduler(self) -> None:
+        """on_started_leading: load the stored jobs, reconcile them with the configuration."""
+        with self._lock:
+            if self._scheduler is not None:
+                return
+            store = SQLAlchemyJobStore(
+                engine=state_engine.create(self.state_url), tablename=self.options.tablename
+            )
+            scheduler = BackgroundScheduler(
+                jobstores={"default": store},
+                executors={"default": ThreadPoolExecutor(self.options.workers)},
+                job_defaults={
+                    "coalesce": True,
+                    "misfire_grace_time": int(self.options.misfire_grace_seconds),
+                    "max_instances": 1,
+                },
+                timezone=dt.UTC,
+            )
+            scheduler.add_listener(
+                self._on_event, events.EVENT_JOB_EXECUTED | events.EVENT_JOB_MISSED
+            )
+            # Paused until reconciled, so a stale job of a removed schedule cannot fire first.
+            scheduler.start(paused=True)
+            try:
+                self._reconcile(scheduler)
+            except Exception:
+                scheduler.shutdown(wait=False)
+                raise
+            _register(self)  # the pickled jobs find this process's clients through it
+            scheduler.resume()
+            self._scheduler = scheduler
+            log.info("%s runs the scheduler (%d schedules)", self.identity, len(self.triggers))
+
+    def stop_scheduler(self) -> None:
+        """on_stopped_leading: stop at once (a post already in flight finishes)."""
+        with self._lock:
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            # APScheduler 3 wakes its thread on shutdown and runs one last pass over the due
+            # jobs after the executor is gone: the submit fails, yet the job's next run time is
+            # advanced in the shared store, so a due tick would be lost for the next leader.
+            # Detaching the job store first leaves that last pass nothing to touch.
+            scheduler.pause()
+            scheduler.remove_jobstore("default")
+            scheduler.shutdown(wait=False)
+            log.info("%s stopped the scheduler", self.identity)
+
+    @property
+    def scheduler(self) -> BackgroundScheduler | None:
+        """The running scheduler on the leader, None elsewhere (tests drive jobs through it)."""
+        return self._scheduler
+
+    def stop(self) -> None:
+        """Clean shutdown: stop leading (which stops the scheduler) and release the lease."""
+        if self.elector is not None:
+            self.elector.stop(release=True)
+        self.stop_scheduler()
+        _unregister(self)
+
+    # ------------------------------------------------------------------ queries
+    def list_schedules(self) -> list[ScheduleInfo]:
+        """`/myctl schedule list`. On the leader the stored next run time is authoritative (it
+        may be a pending misfire); elsewhere it is computed from the trigger."""
+        now = self.clock.now()
+        scheduler = self._scheduler
+        found: list[ScheduleInfo] = []
+        for schedule in self.settings.schedules:
+            job = scheduler.get_job(schedule.name) if scheduler is not None else None
+            next_run = (
+                job.next_run_time
+                if job is not None
+                else self.triggers[schedule.name].get_next_fire_time(None, now)
+            )
+            found.append(
+                ScheduleInfo(
+                    schedule.name,
+                    schedule.cron,
+                    schedule.timezone,
+                    schedule.channel,
+                    schedule.reports,
+                    next_run,
+                )
+            )
+        return found
+
+    def schedule(self, name: str) -> settings.Schedule:
+        for schedule in self.settings.schedules:
+            if schedule.name == name:
+                return schedule
+        known = ", ".join(s.name for s in self.settings.schedules) or "none configured"
+        raise errors.UsageError(f"unknown schedule {name!r} (known: {known})")
+
+    # ------------------------------------------------------------------ posting
+    def run_scheduled(self, name: str) -> Posted | None:
+        """The job body: post schedule `name` to its channel, if we still lead."""
+        if self.elector is not None and not self.elector.is_leader:
+            log.warning("%s skipped %s: no longer the leader", self.identity, name)
+            return None
+        schedule = self.schedule(name)
+        now = self.clock.now()
+        tick = self.last_tick(name, now) or now
+        return self._post(schedule, schedule.channel, "schedule", tick=tick)
+
+    def post_report_now(self, name: str, channel_or_user: str, *, user: str = "") -> Posted:
+        """`/myctl report NAME`: post one now to the caller (a channel ID, or a user ID for a
+        DM). Any replica may do this; it does not touch the scheduler."""
+        schedule = self.schedule(name)
+        return self._post(schedule, channel_or_user, user or "schedule", tick=None)
+
+    def last_tick(self, name: str, now: dt.datetime) -> dt.datetime | None:
+        """The latest fire time at or before `now` (the tick being run, with coalescing)."""
+        return _previous_fire(self.triggers[name], now + dt.timedelta(microseconds=1))
+
+    def _post(
+        self, schedule: settings.Schedule, channel: str, user: str, *, tick: dt.datetime | None
+    ) -> Posted:
+        anchor = tick or self.clock.now()
+        since = _previous_fire(self.triggers[schedule.name], anchor)
+        run_id = self._start_run(schedule, channel, user)
+        try:
+            report = reports.gather(
+                self.engine_factory(),
+                schedule.name,
+                schedule.reports,
+                runs=self.store,
+                since=since or anchor - dt.timedelta(days=1),
+            )
+            rendered = rendering.render(report, tick=tick)
+            response = self.web_client.chat_postMessage(
+                channel=channel, text=rendered.text, blocks=rendered.blocks
+            )
+            posted_channel, ts = str(response["channel"]), str(response["ts"])
+            if rendered.file is not None:
+                self.web_client.files_upload_v2(
+                    channel=posted_channel,
+                    thread_ts=ts,
+                    content=rendered.file.content,
+                    filename=rendered.file.filename,
+                    title=rendered.file.title,
+                )
+        except Exception as exc:
+            self._finish_run(run_id, errors.EXIT_FAILED, f"report {schedule.name} failed: {exc}")
+            raise
+        overall = report.overall
+        self._finish_run(
+            run_id, errors.EXIT_OK, f"posted report {schedule.name} ({overall.value}) to {channel}"
+        )
+        return Posted(schedule.name, posted_channel, ts, overall, rendered.file is not None)
+
+    def _start_run(self, schedule: settings.Schedule, channel: str, user: str) -> str | None:
+        if self.store is None:
+            return None
+        try:
+            return self.store.start_run(
+                command="report",
+                argv=[schedule.name],
+                user=user,
+                channel=channel,
+                source="schedule",
+                dry_run=False,
+                owner=self.identity,
+            )
+        except errors.MyctlError as exc:  # the audit trail is down: still post the report
+            log.warning("could not record the report run: %s", exc)
+            return None
+
+    def _finish_run(self, run_id: str | None, exit_code: int, summary: str) -> None:
+        if self.store is None or run_id is None:
+            return
+        try:
+            self.store.finish_run(run_id, exit_code=exit_code, summary=summary)
+        except errors.MyctlError as exc:
+            log.warning("could not record the report outcome: %s", exc)
+
+    # ------------------------------------------------------------------ internals
+    def _on_event(self, event: Any) -> None:
+        if event.code == events.EVENT_JOB_MISSED:
+            log.warning("report %s: the %s tick is past the grace time; skipped", event.job_id,
+                        event.scheduled_run_time)  # fmt: skip
+            self.missed.append((event.job_id, event.scheduled_run_time))
+        else:
+            self.executed.append((event.job_id, event.scheduled_run_time))
+
+    def _reconcile(self, scheduler: BackgroundScheduler) -> None:
+        grace = int(self.options.misfire_grace_seconds)
+        for name, trigger in self.triggers.items():
+            job = scheduler.get_job(name)
+            if (
+                job is not None
+                and repr(job.trigger) == repr(trigger)
+                and job.func_ref == JOB_FUNC
+                and tuple(job.args) == (name,)
+            ):
+                if job.misfire_grace_time != grace:
+                    job.modify(misfire_grace_time=grace, coalesce=True)
+                continue  # unchanged: keep its stored next run time (see the module docstring)
+            scheduler.add_job(
+                JOB_FUNC,
+                trigger,
+                args=(name,),
+                id=name,
+                name=f"report {name}",
+                replace_existing=True,
+                misfire_grace_time=grace,
+                coalesce=True,
+                max_instances=1,
+            )
+        for job in scheduler.get_jobs():
+            if job.id not in self.triggers:
+                job.remove()  # a schedule removed from the configuration
+
+
+# ---------------------------------------------------------------- registry and job function
+_registry_lock = threading.Lock()
+_active: Schedules | None = None
+
+
+def _register(schedules: Schedules) -> None:
+    global _active
+    with _registry_lock:
+        _active = schedules
+
+
+def _unregister(schedules: Schedules) -> None:
+    global _active
+    with _registry_lock:
+        if _active is schedules:
+            _active = None
+
+
+def active() -> Schedules | None:
+    with _registry_lock:
+        return _active
+
+
+def run_scheduled_report(name: str) -> None:
+    """The pickled job: looks up the live context, because clients cannot be pickled."""
+    schedules = active()
+    if schedules is None:
+        log.error("schedule %s fired but no schedules are registered in this process", name)
+        return
+    schedules.run_scheduled(name)
+
+
+# ---------------------------------------------------------------- entry point for the bot
+def start_schedules(
+    config: settings.Settings,
+    web_client: WebClient,
+    engine_factory: Callable[[], Engine],
+    *,
+    state_url: str,
+    store: RunStore | None = None,
+    kubeconfig: str | None = None,
+    kube_context: str | None = None,
+    identity: str | None = None,
+    options: Options | None = None,
+    backend: lease.LeaseBackend | None = None,
+) -> Schedules:
+    """Validate every schedule (ConfigError, exit 2, naming it), then campaign for the Lease in
+    the bot's namespace (`cache.namespace`); the winner runs the scheduler.
+
+    With no schedules configured nothing campaigns, but `list_schedules` still answers.
+    """
+    schedules = Schedules(
+        config,
+        web_client,
+        engine_factory,
+        state_url=state_url,
+        store=store,
+        options=options,
+        identity=identity,
+    )
+    _register(schedules)
+    if not config.schedules:
+        return schedules
+    opts = schedules.options
+    backend = backend or lease.connect(
+        kubeconfig, kube_context, config.cache.namespace, opts.lease_name, opts.lease_timing
+    )
+    schedules.elector = lease.LeaderElector(
+        backend,
+        schedules.identity,
+        on_started_leading=schedules.start_scheduler,
+        on_stopped_leading=schedules.stop_scheduler,
+        timing=opts.lease_timing,
+    ).start()
+    return schedules
+
+
+def default_identity() -> str:
+    """Pod name (HOSTNAME in Kubernetes) plus a random suffix, so that a restarted container
+    with the same name never mistakes the old process's lease for its own."""
+    host = os.environ.get("HOSTNAME") or socket.gethostname()
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _previous_fire(trigger: Trigger, before: dt.datetime) -> dt.datetime | None:
+    """The latest fire time strictly before `before` (APScheduler 3 only searches forwards)."""
+    for window in _LOOKBACK:
+        latest: dt.datetime | None = None
+        fire = trigger.get_next_fire_time(None, before - window)
+        while fire is not None and fire < before:
+            latest = fire
+            fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(microseconds=1))
+        if latest is not None:
+            return latest
+    return None
