@@ -1,0 +1,92 @@
+"""The bolt App and everything it shares, built once from a `BotConfig`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot import access, jobs, metrics, readiness, slash
+from bot import config as config_mod
+from commands.kube import port
+from commands.values import clock as clock_mod
+
+log = logging.getLogger(__name__)
+
+# Retries of a 429 (honouring Retry-After): progress updates are at most one a second, so two
+# retries ride out a short burst without holding a job for long.
+RATE_LIMIT_RETRIES = 2
+
+
+def connect_cluster(config: config_mod.BotConfig) -> port.Cluster:
+    from commands.kube import client  # lazy: importing kubernetes costs ~0.3 s
+
+    return client.connect(config.kubeconfig, config.kube_context)
+
+
+@dataclass
+class Bot:
+    app: App
+    services: slash.Services
+    ready: readiness.Readiness
+
+    def close(self) -> None:
+        self.services.runner.shutdown(wait=False)
+
+
+def web_client(config: config_mod.BotConfig) -> WebClient:
+    """The one WebClient: every Web API call goes to SLACK_API_URL, and a 429 is retried."""
+    return WebClient(
+        token=config.bot_token,
+        base_url=config.api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
+    )
+
+
+def build(
+    config: config_mod.BotConfig,
+    *,
+    connect: Callable[[], port.Cluster] | None = None,
+    clock: clock_mod.Clock | None = None,
+    progress_interval: float = 1.0,
+) -> Bot:
+    """Tests pass `connect` (a cluster for the test's kubeconfig) instead of patching."""
+    clock = clock or clock_mod.SystemClock()
+    client = web_client(config)
+    counters = metrics.Metrics()
+    runner = jobs.JobRunner(config.job_workers, config.job_queue)
+    counters.queue_depth = lambda: runner.depth
+
+    def members(group: str) -> list[str]:
+        return list(client.usergroups_users_list(usergroup=group)["users"])
+
+    cluster = slash.ClusterConnection(connect or (lambda: connect_cluster(config)))
+    environ: Mapping[str, str] = (
+        {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
+    )
+    services = slash.Services(
+        client=client,
+        cluster=cluster,
+        runner=runner,
+        resolver=access.GroupResolver(members, clock),
+        metrics=counters,
+        environ=environ,
+        clock=clock,
+        progress_interval=progress_interval,
+    )
+    # Token verification (auth.test at construction) goes through `client`, so SLACK_API_URL:
+    # it is kept on, as a wrong token should stop the bot at start, not at the first command.
+    app = App(client=client, signing_secret=config.signing_secret, logger=log)
+
+    @app.command("/myctl")
+    def on_myctl(ack: Any, body: dict[str, Any], context: Any) -> None:
+        received = context.get("myctl_received", time.monotonic())
+        slash.handle(services, ack, body, received)
+
+    return Bot(app, services, readiness.Readiness(client, cluster, clock))

@@ -1,0 +1,89 @@
+"""The bot's settings, read once from the environment at the edge (design §5 names)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from commands.values import errors
+
+DEFAULT_API_URL = "https://slack.com/api/"
+# Slack's default; the design fixes it (§5) so manifests and docs can assume it.
+DEFAULT_PORT = 3000
+# Jobs that run at once. Four: a run is mostly waiting on the API server, and a rolling restart
+# already fans out on its own pool (restart.concurrency), so more runs would only compete.
+DEFAULT_JOB_WORKERS = 4
+# Jobs that may wait for a worker. Beyond this, answering "busy" at once beats a queue that
+# would make people wait minutes without feedback.
+DEFAULT_JOB_QUEUE = 16
+
+
+class MissingSetting(errors.ConfigError):
+    """A required environment variable is unset. The message names it, never its value."""
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None  # set = Socket Mode, unset = HTTP
+    api_url: str = DEFAULT_API_URL
+    port: int = DEFAULT_PORT
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    myctl_config: str | None = None
+    state_url: str | None = None
+    job_workers: int = DEFAULT_JOB_WORKERS
+    job_queue: int = DEFAULT_JOB_QUEUE
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def __repr__(self) -> str:
+        # Secrets must never reach a log line, even through a debug repr of the config.
+        return (
+            f"BotConfig(api_url={self.api_url!r}, port={self.port}, "
+            f"socket_mode={self.socket_mode}, kubeconfig={self.kubeconfig!r}, "
+            f"myctl_config={self.myctl_config!r})"
+        )
+
+    __str__ = __repr__
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise MissingSetting(f"{name} is not set; the bot cannot start without it")
+    return value
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0 or (value == 0 and name != "PORT"):
+        raise errors.ConfigError(f"{name}: expected a positive integer, got {raw!r}")
+    return value
+
+
+def from_environ(environ: Mapping[str, str]) -> BotConfig:
+    api_url = environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"  # slack_sdk appends method names to base_url as-is
+    return BotConfig(
+        bot_token=_required(environ, "SLACK_BOT_TOKEN"),
+        signing_secret=_required(environ, "SLACK_SIGNING_SECRET"),
+        app_token=environ.get("SLACK_APP_TOKEN") or None,
+        api_url=api_url,
+        port=_positive(environ, "PORT", DEFAULT_PORT),
+        kubeconfig=environ.get("KUBECONFIG") or None,
+        myctl_config=environ.get("MYCTL_CONFIG") or None,
+        state_url=environ.get("MYCTL_STATE_URL") or None,
+        job_workers=_positive(environ, "MYCTL_BOT_JOB_WORKERS", DEFAULT_JOB_WORKERS),
+        job_queue=_positive(environ, "MYCTL_BOT_JOB_QUEUE", DEFAULT_JOB_QUEUE),
+    )

@@ -1,0 +1,243 @@
+"""Every piece of text the bot shows in Slack, and the Block Kit it is wrapped in.
+
+Builders return plain data (`Rendered`), so tests check content and Block Kit limits without
+Slack. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands.cli import dispatch
+from commands.values import errors, events, results
+
+Block = dict[str, Any]
+
+# Block Kit limits (Slack's reference pages): blocks per message, characters per section text.
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+# Lines of one kind (restarted, failed …) shown inline; the rest go to the attached file. Keeps
+# the final message readable in a channel and far below the limits above.
+MAX_INLINE_LINES = 20
+# Warnings shown in a progress update: the latest few are what someone watching needs.
+MAX_PROGRESS_NOTES = 3
+
+OUTCOME_EMOJI = {
+    errors.EXIT_OK: ":white_check_mark:",
+    errors.EXIT_FAILED: ":x:",
+    errors.EXIT_USAGE: ":warning:",
+    errors.EXIT_PARTIAL: ":large_orange_circle:",
+}
+RUNNING_EMOJI = ":hourglass_flowing_sand:"
+
+_GROUP_TITLES = {
+    events.Outcome.RESTARTED: "Restarted",
+    events.Outcome.WOULD_RESTART: "Would restart (dry run)",
+    events.Outcome.SKIPPED: "Skipped",
+    events.Outcome.FAILED: "Failed",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file posted next to the final message when the details do not fit in it."""
+
+    filename: str
+    title: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # the notification / fallback text; starts with the outcome emoji when final
+    blocks: list[Block] = field(default_factory=list)
+    attachment: Attachment | None = None
+
+
+def emoji(exit_code: int) -> str:
+    return OUTCOME_EMOJI.get(exit_code, ":x:")
+
+
+def command_line(argv: Sequence[str]) -> str:
+    return "myctl " + " ".join(argv) if argv else "myctl"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(text)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text)}]}
+
+
+def _fit(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    if len(text) <= limit:
+        return text or " "
+    return text[: limit - 1] + "…"
+
+
+def _code(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    return "```" + _fit(text, limit - 6) + "```"
+
+
+# --------------------------------------------------------------------------- ephemeral answers
+
+
+def usage(text: str) -> Rendered:
+    """`/myctl`, `/myctl help [command]`."""
+    return Rendered(text=_code(text), blocks=[_section(_code(text))])
+
+
+def usage_error(message: str, usage_text: str = "") -> Rendered:
+    head = f"{emoji(errors.EXIT_USAGE)} {message.strip().splitlines()[-1]}"
+    blocks = [_section(head)]
+    if usage_text:
+        blocks.append(_section(_code(usage_text)))
+    return Rendered(text=head, blocks=blocks)
+
+
+def busy(running: int) -> Rendered:
+    text = (
+        f":hourglass: myctl is busy ({running} runs in progress or waiting); "
+        "nothing was started, try again in a minute."
+    )
+    return Rendered(text=text, blocks=[_section(text)])
+
+
+def refused(command: str, reason: str) -> Rendered:
+    text = f"{emoji(errors.EXIT_USAGE)} You may not run `myctl {command}` here: {reason}."
+    return Rendered(text=text, blocks=[_section(text)])
+
+
+def approval_not_configured(command: str) -> Rendered:
+    text = f"{emoji(errors.EXIT_USAGE)} {command} needs approval: not configured in this build."
+    return Rendered(text=text, blocks=[_section(text)])
+
+
+def fallback_note(channel: str) -> str:
+    return f"(I cannot post in <#{channel}>; invite me there to share runs with the channel.)"
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress update shows: a snapshot built by the reporter from engine events."""
+
+    argv: tuple[str, ...]
+    user: str
+    step: str = ""
+    total: int | None = None
+    counts: tuple[tuple[events.Outcome, int], ...] = ()
+    notes: tuple[str, ...] = ()
+    finished_steps: tuple[str, ...] = ()
+
+
+def progress(state: Progress) -> Rendered:
+    head = f"{RUNNING_EMOJI} <@{state.user}> is running `{command_line(state.argv)}`"
+    done = sum(n for _, n in state.counts)
+    line = ""
+    if state.step:
+        of = f"/{state.total}" if state.total is not None else ""
+        counts = ", ".join(f"{n} {o.value}" for o, n in state.counts if n)
+        line = f"*{state.step}*: {done}{of}" + (f" ({counts})" if counts else "")
+    blocks = [_section(head)]
+    if line:
+        blocks.append(_section(line))
+    if state.finished_steps:
+        blocks.append(_context("done: " + " · ".join(state.finished_steps)))
+    for note in state.notes[-MAX_PROGRESS_NOTES:]:
+        blocks.append(_context(f":warning: {note}"))
+    return Rendered(text=f"{head}: {line}" if line else head, blocks=blocks)
+
+
+# --------------------------------------------------------------------------- final outcome
+
+
+def _outcome_groups(result: dispatch.Result) -> list[tuple[str, list[str]]]:
+    restart: results.RestartResult | None = None
+    lines: list[tuple[str, list[str]]] = []
+    if isinstance(result, results.RestartResult):
+        restart = result
+    elif isinstance(result, results.OrchestrateResult):
+        steps = [f"check: {result.check.summary()}"]
+        if result.rebuild is not None:
+            steps.append(f"rebuild: {result.rebuild.summary()}")
+        if result.select is not None:
+            steps.append(f"select: {result.select.summary()}")
+            steps.extend(f"warning: {w}" for w in result.select.warnings)
+        lines.append(("Steps", steps))
+        restart = result.restart
+    elif isinstance(result, results.SelectResult):
+        found = [
+            f"{m.workload.kind.lower}/{m.workload.namespace}/{m.workload.name} "
+            f"({', '.join(m.containers)}): {m.image}"
+            for m in result.matches
+        ]
+        lines.append(("Workloads", found))
+        if result.warnings:
+            lines.append(("Warnings", list(result.warnings)))
+    elif isinstance(result, results.RebuildResult):
+        lines.append(("Changes", result.diff.lines()))
+    if restart is not None:
+        for outcome, title in _GROUP_TITLES.items():
+            items = [_outcome_line(item) for item in restart.outcomes if item.outcome is outcome]
+            lines.append((title, items))
+    return [(title, items) for title, items in lines if items]
+
+
+def _outcome_line(item: results.TargetOutcome) -> str:
+    # "restarted X" would repeat the target; reasons for skips and failures are what matters.
+    if item.outcome in (events.Outcome.SKIPPED, events.Outcome.FAILED) and item.detail:
+        return f"{item.target}: {item.detail}"
+    return f"{item.target} (rollout {item.rollout})" if item.rollout else str(item.target)
+
+
+def final(argv: Sequence[str], user: str, result: dispatch.Result) -> Rendered:
+    """The last update of a run: outcome emoji first, then a one-line summary, then details."""
+    return _final(argv, user, result.exit_code, result.summary(), _outcome_groups(result))
+
+
+def final_error(argv: Sequence[str], user: str, exc: errors.MyctlError) -> Rendered:
+    return _final(argv, user, exc.exit_code, str(exc), [])
+
+
+def final_crash(argv: Sequence[str], user: str) -> Rendered:
+    # The exception text may carry anything (URLs, tokens in a traceback): it goes to the log.
+    return _final(argv, user, errors.EXIT_FAILED, "internal error; see the bot's log", [])
+
+
+def _final(
+    argv: Sequence[str],
+    user: str,
+    exit_code: int,
+    summary: str,
+    groups: list[tuple[str, list[str]]],
+) -> Rendered:
+    first_line = summary.strip().splitlines()[0] if summary.strip() else "done"
+    head = f"{emoji(exit_code)} {first_line}"
+    blocks = [_section(head), _context(f"<@{user}> ran `{command_line(argv)}` · exit {exit_code}")]
+    truncated = False
+    for title, items in groups:
+        shown = items[:MAX_INLINE_LINES]
+        body = "\n".join(f"• {line}" for line in shown)
+        more = len(items) - len(shown)
+        text = f"*{title}* ({len(items)})\n{body}"
+        if more or len(text) > MAX_SECTION_TEXT:
+            truncated = True
+            tail = f"\n…and {more} more: full list attached" if more else ""
+            text = _fit(text, MAX_SECTION_TEXT - len(tail)) + tail
+        blocks.append(_section(text))
+    attachment = None
+    if truncated:
+        content = "\n\n".join(
+            f"{title} ({len(items)})\n" + "\n".join(items) for title, items in groups
+        )
+        attachment = Attachment(
+            "myctl-outcome.txt", f"{command_line(argv)}: details", content + "\n"
+        )
+    # Groups are few (at most six), so the limit holds by construction; kept as a guard.
+    return Rendered(text=head, blocks=blocks[:MAX_BLOCKS], attachment=attachment)
