@@ -62,6 +62,7 @@ def test_every_web_api_method_the_bot_calls_is_in_the_scope_table() -> None:
 
 def test_manifest_validates_against_slacks_schema(manifest: dict[str, Any]) -> None:
     import jsonschema  # a test extra (pyproject): a missing one fails loudly, never skips
+
     schema = json.loads(SCHEMA.read_text())
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(manifest)]
