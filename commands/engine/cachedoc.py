@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from commands.kube import port
@@ -48,10 +48,45 @@ class Document:
     built_at: str
     scope: Mapping[str, Any]
     images: Mapping[str, tuple[Entry, ...]]
+    # Stored at build time so reading a 10k-workload cache does not walk every entry.
+    workloads: int | None = field(default=None, compare=False)
 
     @property
     def workload_count(self) -> int:
+        if self.workloads is not None:
+            return self.workloads
         return len({entry.ref for entries in self.images.values() for entry in entries})
+
+
+class _LazyImages(Mapping[str, tuple[Entry, ...]]):
+    """The decoded `images` map, turning JSON entries into `Entry` values on first access.
+
+    `select` looks up one or two images; building ~10k `Entry` objects for every read would
+    cost more than the lookup (and the API round trip) together. Entries were validated by
+    `from_json` already, so conversion cannot fail here."""
+
+    def __init__(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> None:
+        self._raw = raw
+        self._converted: dict[str, tuple[Entry, ...]] = {}
+
+    def __getitem__(self, image: str) -> tuple[Entry, ...]:
+        entries = self._converted.get(image)
+        if entries is None:
+            entries = tuple(
+                Entry(item["kind"], item["namespace"], item["name"], tuple(item["containers"]))
+                for item in self._raw[image]
+            )
+            self._converted[image] = entries
+        return entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, image: object) -> bool:
+        return image in self._raw
 
 
 @dataclass(frozen=True)
@@ -77,6 +112,7 @@ def build(found: Iterable[workloads.Workload], scope: settings.Scope, built_at: 
     return Document(
         built_at=built_at,
         scope=scope.as_document(),
+        workloads=len({ref for holders in by_image.values() for ref in holders}),
         images={
             image: tuple(
                 Entry(ref.kind.value, ref.namespace, ref.name, tuple(names))
@@ -92,6 +128,7 @@ def to_json(document: Document) -> dict[str, Any]:
         "schemaVersion": SCHEMA_VERSION,
         "builtAt": document.built_at,
         "scope": dict(document.scope),
+        "workloads": document.workload_count,
         "images": {
             image: [
                 {
@@ -147,24 +184,31 @@ def from_json(payload: object) -> Document:
     try:
         built_at = str(payload["builtAt"])
         scope = dict(payload["scope"])
-        parsed = {
-            str(image): tuple(
-                Entry(
-                    str(item["kind"]),
-                    str(item["namespace"]),
-                    str(item["name"]),
-                    tuple(str(c) for c in item["containers"]),
-                )
-                for item in entries
-            )
-            for image, entries in payload["images"].items()
-        }
-        for entries in parsed.values():
-            for entry in entries:
-                workloads.Kind(entry.kind)
+        raw = payload["images"]
+        if not isinstance(raw, dict):
+            raise TypeError("images is not an object")
+        # Validate every entry's shape without building objects (see _LazyImages).
+        for image, entries in raw.items():
+            for item in entries:
+                if not (
+                    item["kind"] in _KINDS
+                    and isinstance(item["namespace"], str)
+                    and isinstance(item["name"], str)
+                    and isinstance(item["containers"], list)
+                ):
+                    raise ValueError(f"bad workload entry under {image}")
+        count = payload.get("workloads")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Corrupt(f"the cache document is malformed ({type(exc).__name__}: {exc})") from exc
-    return Document(built_at=built_at, scope=scope, images=parsed)
+    return Document(
+        built_at=built_at,
+        scope=scope,
+        images=_LazyImages(raw),
+        workloads=count if isinstance(count, int) and not isinstance(count, bool) else None,
+    )
+
+
+_KINDS = frozenset(kind.value for kind in workloads.Kind)
 
 
 def diff(old: Document | None, new: Document) -> tuple[list[str], list[str], list[str]]:

@@ -43,14 +43,14 @@ def run(engine: Engine, request: Request) -> results.RestartResult:
             f"{max_targets}; pass --max-targets {len(targets)} if this is intended"
         )
     engine.report(events.StepStarted(STEP, total=len(targets)))
-    live: dict[workloads.WorkloadRef, workloads.Workload] = {}
-    if not request.image_refs:
-        # Named targets: read them all before changing anything, so a typo restarts nothing.
-        for target in targets:
-            live[target] = engine.cluster.read_workload(target)
     deadline = engine.clock.monotonic() + (request.timeout_seconds or limits.wait_timeout_seconds)
     workers = max(1, min(request.concurrency or limits.concurrency, len(targets) or 1))
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="restart") as pool:
+        live: dict[workloads.WorkloadRef, workloads.Workload] = {}
+        if not request.image_refs:
+            # Named targets: read them all (in parallel) before changing anything, so a typo
+            # restarts nothing; the first NotFound or PermissionDenied stops here.
+            live = dict(zip(targets, pool.map(engine.cluster.read_workload, targets), strict=True))
         futures = [
             pool.submit(_restart_one, engine, request, target, live.get(target), deadline)
             for target in targets

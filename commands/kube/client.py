@@ -103,11 +103,6 @@ class KubeCluster:
         request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> None:
         self._api = api_client
-        self._apps = k8s_client.AppsV1Api(api_client)
-        # Typed Any: the client's methods are typed with its models, but we send and read plain
-        # JSON dicts (pydantic validates a dict body into the model, and we skip its parsing).
-        self._core: Any = k8s_client.CoreV1Api(api_client)
-        self._version = k8s_client.VersionApi(api_client)
         self._clock: clock_mod.Clock = clock or clock_mod.SystemClock()
         self._attempts = max(attempts, 1)
         self._base_delay = base_delay
@@ -115,6 +110,22 @@ class KubeCluster:
         self._host = str(api_client.configuration.host)
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests sent, retries included (tests and benchmarks read it)
+
+    # The generated API classes cost 0.1-0.2 s each to instantiate (their validators are built
+    # then), so each is made on first use: `restart` never pays for CoreV1Api, `check` never
+    # for AppsV1Api. Typed Any: the client's methods are typed with its models, but we send
+    # and read plain JSON dicts (pydantic validates a dict body into the model).
+    @functools.cached_property
+    def _apps(self) -> Any:
+        return k8s_client.AppsV1Api(self._api)
+
+    @functools.cached_property
+    def _core(self) -> Any:
+        return k8s_client.CoreV1Api(self._api)
+
+    @functools.cached_property
+    def _version(self) -> Any:
+        return k8s_client.VersionApi(self._api)
 
     def close(self) -> None:
         self._api.close()

@@ -34,6 +34,8 @@ class RunRecord:
     permalink: str | None
     owner: str = ""  # process/instance id that started the run (see `mark_interrupted`)
     details: dict[str, Any] | None = field(default=None, hash=False)
+    # Where the run's message is: the channel, or the DM it fell back to (None: not posted).
+    message_channel: str | None = None
 
 
 @dataclass(frozen=True)

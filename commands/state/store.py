@@ -391,6 +391,7 @@ def _run(row: sa.RowMapping) -> records.RunRecord:
         permalink=row["permalink"],
         owner=row["owner"] or "",
         details=dict(row["details"]) if row["details"] is not None else None,
+        message_channel=row["message_channel"],
     )
 
 
