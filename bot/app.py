@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,10 +13,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import access, jobs, metrics, readiness, slash
+from bot import access, clicks, jobs, messages, metrics, readiness, runs, slash
 from bot import config as config_mod
+from bot import services as services_mod
 from commands.kube import port
+from commands.state import store as store_mod
 from commands.values import clock as clock_mod
+from commands.values import settings
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +37,16 @@ def connect_cluster(config: config_mod.BotConfig) -> port.Cluster:
 @dataclass
 class Bot:
     app: App
-    services: slash.Services
+    services: services_mod.Services
     ready: readiness.Readiness
+    sweeper: clicks.Sweeper | None = None
 
     def close(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()
         self.services.runner.shutdown(wait=False)
+        if self.services.store is not None:
+            self.services.store.close()
 
 
 def web_client(config: config_mod.BotConfig) -> WebClient:
@@ -55,9 +64,18 @@ def build(
     connect: Callable[[], port.Cluster] | None = None,
     clock: clock_mod.Clock | None = None,
     progress_interval: float = 1.0,
+    loaded: settings.Settings | None = None,
 ) -> Bot:
-    """Tests pass `connect` (a cluster for the test's kubeconfig) instead of patching."""
+    """Tests pass `connect` (a cluster for the test's kubeconfig) instead of patching.
+
+    `loaded` is the configuration file already read (by `__main__`), else it is read here.
+    The state store is opened (schema created or migrated), and this replica's runs left
+    unfinished by a previous process are marked interrupted, before any request is taken.
+    """
     clock = clock or clock_mod.SystemClock()
+    if loaded is None:
+        loaded = services_mod.load_settings(config.myctl_config)
+    store = store_mod.StateStore(config.state_url or loaded.state.url)
     client = web_client(config)
     counters = metrics.Metrics()
     runner = jobs.JobRunner(config.job_workers, config.job_queue)
@@ -66,11 +84,11 @@ def build(
     def members(group: str) -> list[str]:
         return list(client.usergroups_users_list(usergroup=group)["users"])
 
-    cluster = slash.ClusterConnection(connect or (lambda: connect_cluster(config)))
+    cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
     environ: Mapping[str, str] = (
         {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
     )
-    services = slash.Services(
+    services = services_mod.Services(
         client=client,
         cluster=cluster,
         runner=runner,
@@ -79,14 +97,33 @@ def build(
         environ=environ,
         clock=clock,
         progress_interval=progress_interval,
+        store=store,
+        owner=config.instance_id,
     )
     # Token verification (auth.test at construction) goes through `client`, so SLACK_API_URL:
     # it is kept on, as a wrong token should stop the bot at start, not at the first command.
-    app = App(client=client, signing_secret=config.signing_secret, logger=log)
+    try:
+        app = App(client=client, signing_secret=config.signing_secret, logger=log)
+        runs.mark_interrupted(client, store, config.instance_id)
+    except BaseException:
+        store.close()
+        raise
 
     @app.command("/myctl")
     def on_myctl(ack: Any, body: dict[str, Any], context: Any) -> None:
         received = context.get("myctl_received", time.monotonic())
         slash.handle(services, ack, body, received)
 
-    return Bot(app, services, readiness.Readiness(client, cluster, clock))
+    @app.action(re.compile(clicks.ACTION_PATTERN))
+    def on_approval_click(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        ack()
+
+        def job() -> None:
+            clicks.on_click(services, body, respond)
+
+        if services.runner.try_submit(job) is None:
+            busy = messages.click_busy()
+            respond(text=busy.text, response_type="ephemeral", replace_original=False)
+
+    sweeper = clicks.Sweeper(services, config.approval_sweep_seconds).start()
+    return Bot(app, services, readiness.Readiness(client, cluster, clock), sweeper)

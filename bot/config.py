@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from commands.values import errors
+
+if TYPE_CHECKING:
+    from bot import scheduling
 
 DEFAULT_API_URL = "https://slack.com/api/"
 # Slack's default; the design fixes it (§5) so manifests and docs can assume it.
@@ -16,6 +21,9 @@ DEFAULT_JOB_WORKERS = 4
 # Jobs that may wait for a worker. Beyond this, answering "busy" at once beats a queue that
 # would make people wait minutes without feedback.
 DEFAULT_JOB_QUEUE = 16
+# Seconds between sweeps that expire approval requests. Thirty: an expired request's message
+# says so within half a minute, and a late click is refused at once anyway (checked on click).
+DEFAULT_APPROVAL_SWEEP_SECONDS = 30.0
 
 
 class MissingSetting(errors.ConfigError):
@@ -35,6 +43,10 @@ class BotConfig:
     state_url: str | None = None
     job_workers: int = DEFAULT_JOB_WORKERS
     job_queue: int = DEFAULT_JOB_QUEUE
+    # This replica's stable id (POD_NAME, else MYCTL_INSTANCE_ID, else the host name): its runs
+    # carry it, so at start it marks only its own unfinished runs as interrupted.
+    instance_id: str = ""
+    approval_sweep_seconds: float = DEFAULT_APPROVAL_SWEEP_SECONDS
 
     @property
     def socket_mode(self) -> bool:
@@ -71,6 +83,25 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise errors.ConfigError(f"{name}: expected a positive number of seconds, got {raw!r}")
+    return value
+
+
+def instance_id(environ: Mapping[str, str]) -> str:
+    return (
+        environ.get("POD_NAME") or environ.get("MYCTL_INSTANCE_ID") or socket.gethostname()
+    ).strip()
+
+
 def from_environ(environ: Mapping[str, str]) -> BotConfig:
     api_url = environ.get("SLACK_API_URL") or DEFAULT_API_URL
     if not api_url.endswith("/"):
@@ -86,4 +117,31 @@ def from_environ(environ: Mapping[str, str]) -> BotConfig:
         state_url=environ.get("MYCTL_STATE_URL") or None,
         job_workers=_positive(environ, "MYCTL_BOT_JOB_WORKERS", DEFAULT_JOB_WORKERS),
         job_queue=_positive(environ, "MYCTL_BOT_JOB_QUEUE", DEFAULT_JOB_QUEUE),
+        instance_id=instance_id(environ),
+        approval_sweep_seconds=_seconds(
+            environ, "MYCTL_APPROVAL_SWEEP_SECONDS", DEFAULT_APPROVAL_SWEEP_SECONDS
+        ),
+    )
+
+
+def schedule_options(environ: Mapping[str, str]) -> scheduling.Options:
+    """Scheduler tuning from the environment: lease timing (MYCTL_LEASE_SECONDS,
+    MYCTL_RENEW_DEADLINE_SECONDS, MYCTL_RETRY_SECONDS), MYCTL_MISFIRE_GRACE_SECONDS, and for
+    development and tests MYCTL_SCHEDULE_EVERY_SECONDS (fire every N seconds, not the cron)."""
+    from bot import scheduling  # lazy: APScheduler is only needed when schedules exist
+    from commands.kube import lease
+
+    base = lease.LeaseTiming()
+    timing = lease.LeaseTiming(
+        lease_duration=_seconds(environ, "MYCTL_LEASE_SECONDS", base.lease_duration),
+        renew_deadline=_seconds(environ, "MYCTL_RENEW_DEADLINE_SECONDS", base.renew_deadline),
+        retry_period=_seconds(environ, "MYCTL_RETRY_SECONDS", base.retry_period),
+    )
+    every = _seconds(environ, "MYCTL_SCHEDULE_EVERY_SECONDS", 0.0) or None
+    return scheduling.Options(
+        misfire_grace_seconds=_seconds(
+            environ, "MYCTL_MISFIRE_GRACE_SECONDS", scheduling.DEFAULT_MISFIRE_GRACE
+        ),
+        lease_timing=timing,
+        every_seconds=every,
     )

@@ -2,6 +2,7 @@
 
 POST /slack/events → bolt (which verifies the signature: forged, stale or unsigned → 401);
 GET /healthz (the process answers), /readyz (Slack and Kubernetes answer), /metrics.
+In Socket Mode the same server runs `health_only`: the GET endpoints, and 404 for POST.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ MAX_BODY = 1 << 20
 
 class _Handler(BaseHTTPRequestHandler):
     bot: app_mod.Bot  # set on a per-server subclass
+    health_only: bool = False  # Socket Mode: events arrive over the websocket, never here
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -59,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         received = time.monotonic()
-        if self.path.split("?", 1)[0] != "/slack/events":
+        if self.health_only or self.path.split("?", 1)[0] != "/slack/events":
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -82,8 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
 class HttpServer:
     """Serves the bot on `port` (0 = any free port; see `.port`) in a background thread."""
 
-    def __init__(self, bot: app_mod.Bot, port: int, host: str = "0.0.0.0") -> None:
-        handler = type("BotHandler", (_Handler,), {"bot": bot})
+    def __init__(
+        self, bot: app_mod.Bot, port: int, host: str = "0.0.0.0", *, health_only: bool = False
+    ) -> None:
+        handler = type("BotHandler", (_Handler,), {"bot": bot, "health_only": health_only})
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None

@@ -111,8 +111,43 @@ def refused(command: str, reason: str) -> Rendered:
     return Rendered(text=text, blocks=[_section(text)])
 
 
-def approval_not_configured(command: str) -> Rendered:
-    text = f"{emoji(errors.EXIT_USAGE)} {command} needs approval: not configured in this build."
+def no_approvers(command: str) -> Rendered:
+    text = (
+        f"{emoji(errors.EXIT_USAGE)} `{command}` needs approval, and nobody could approve it: "
+        "configure approvers in slack.approvals.approvers (users or usergroups). Nothing was run."
+    )
+    return Rendered(text=text, blocks=[_section(text)])
+
+
+def approval_not_posted(command: str) -> Rendered:
+    text = (
+        f"{emoji(errors.EXIT_FAILED)} `{command}` needs approval, but the request could not be "
+        "posted in this channel (invite me here). Nothing was run."
+    )
+    return Rendered(text=text, blocks=[_section(text)])
+
+
+def no_state_store() -> Rendered:
+    return plain(f"{emoji(errors.EXIT_USAGE)} approvals need the state store (MYCTL_STATE_URL).")
+
+
+def click_busy() -> Rendered:
+    return plain(":hourglass: myctl is busy; your click was not taken, try again in a minute.")
+
+
+INTERRUPTED_TEXT = ":heavy_multiplication_x: interrupted: the bot restarted during this run"
+
+
+def interrupted(argv: Sequence[str], user: str) -> Rendered:
+    """A run's message after the bot died mid-run: its outcome is unknown, so say that."""
+    context = f"<@{user}> ran `{command_line(argv)}` · outcome unknown; check the cluster"
+    return Rendered(
+        text=INTERRUPTED_TEXT, blocks=[_section(INTERRUPTED_TEXT), _context(context)]
+    )
+
+
+def plain(text: str) -> Rendered:
+    """A one-section answer (bot-only commands)."""
     return Rendered(text=text, blocks=[_section(text)])
 
 

@@ -12,6 +12,7 @@ METHODS: dict[str, str] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
+    "chat.getPermalink": "",  # the run's link in the audit trail; Slack requires no scope
     "conversations.open": "im:write",  # the DM fallback
     "usergroups.users.list": "usergroups:read",  # access rules naming user groups
     "files.getUploadURLExternal": "files:write",  # files_upload_v2: long outcome lists

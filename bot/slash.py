@@ -2,25 +2,20 @@
 
 The listener (bolt's thread) only parses and acks — a usage error, help, or "busy" is the ack
 itself — so it stays fast whatever is running. Everything that may wait (Slack, Kubernetes,
-user-group lookups) happens in the job.
+user-group lookups, the state store) happens in the job.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk import WebClient
-
-from bot import access, delivery, gate, jobs, messages, metrics, progress, quirks
+from bot import access, audit, botcommands, delivery, gate, messages, progress, quirks, runs
+from bot import services as services_mod
 from commands.cli import dispatch, invocation, parser
 from commands.engine import rebuild
 from commands.engine.context import Engine
-from commands.kube import port
-from commands.values import clock as clock_mod
 from commands.values import errors, settings
 
 log = logging.getLogger(__name__)
@@ -32,35 +27,10 @@ NOT_FROM_SLACK = frozenset({"completion"})
 
 Ack = Callable[..., None]
 
-
-class ClusterConnection:
-    """One cluster connection for the whole app, made on first use (and retried after a
-    failure, so the bot starts even when the API server is briefly down)."""
-
-    def __init__(self, connect: Callable[[], port.Cluster]) -> None:
-        self._connect = connect
-        self._lock = threading.Lock()
-        self._cluster: port.Cluster | None = None
-
-    def get(self) -> port.Cluster:
-        with self._lock:
-            if self._cluster is None:
-                self._cluster = self._connect()
-            return self._cluster
-
-
-@dataclass
-class Services:
-    """Everything a run needs, built once by the app."""
-
-    client: WebClient
-    cluster: ClusterConnection
-    runner: jobs.JobRunner
-    resolver: access.GroupResolver
-    metrics: metrics.Metrics
-    environ: Mapping[str, str] = field(default_factory=dict)  # MYCTL_CONFIG for settings_for
-    clock: clock_mod.Clock = field(default_factory=clock_mod.SystemClock)
-    progress_interval: float = 1.0
+# Kept here too: the app and older callers name them as slash.Services / slash.ClusterConnection.
+ClusterConnection = services_mod.ClusterConnection
+Services = services_mod.Services
+Parsed = invocation.Invocation | botcommands.BotCommand | messages.Rendered
 
 
 def _ephemeral(rendered: messages.Rendered) -> dict[str, Any]:
@@ -72,12 +42,17 @@ def _command_of(argv: list[str]) -> str:
     return next((a for a in argv if a in parser.cli.commands), "")
 
 
-def _parse(text: str) -> invocation.Invocation | messages.Rendered:
+def _parse(text: str) -> Parsed:
     """The invocation to run, or the answer to give instead (help or a usage error)."""
     try:
         argv = quirks.to_argv(text)
     except errors.UsageError as exc:
         return messages.usage_error(str(exc), parser.usage_text())
+    if argv and argv[0] in botcommands.COMMANDS:
+        try:
+            return botcommands.parse(argv)
+        except errors.UsageError as exc:
+            return messages.usage_error(str(exc))
     if not argv or argv[0] == "help":
         return messages.usage(parser.usage_text(argv[1] if len(argv) > 1 else None))
     if "-h" in argv or "--help" in argv:
@@ -114,7 +89,11 @@ def handle(services: Services, ack: Ack, body: Mapping[str, Any], received: floa
     services.metrics.ack_observed(services.clock.monotonic() - received)
 
 
-def run_job(services: Services, inv: invocation.Invocation, body: Mapping[str, Any]) -> None:
+def run_job(
+    services: Services,
+    inv: invocation.Invocation | botcommands.BotCommand,
+    body: Mapping[str, Any],
+) -> None:
     """Authorize, gate, run. Every path tells the requester the outcome."""
     user = str(body.get("user_id") or "")
     channel = str(body.get("channel_id") or "")
@@ -125,8 +104,13 @@ def run_job(services: Services, inv: invocation.Invocation, body: Mapping[str, A
         user=user,
         response_url=str(body.get("response_url") or "") or None,
     )
+    argv = list(inv.argv) if isinstance(inv, invocation.Invocation) else [inv.command, *inv.args]
     try:
-        config = invocation.settings_for(inv, services.environ)
+        config = (
+            invocation.settings_for(inv, services.environ)
+            if isinstance(inv, invocation.Invocation)
+            else services.base_settings()
+        )
     except errors.MyctlError as exc:
         talk.ephemeral(messages.usage_error(str(exc)))
         services.metrics.command_finished(inv.command, exc.exit_code)
@@ -137,14 +121,42 @@ def run_job(services: Services, inv: invocation.Invocation, body: Mapping[str, A
     if not decision.allowed:
         log.info("refused %s for %s in %s: %s", inv.command, user, channel, decision.reason)
         talk.ephemeral(messages.refused(inv.command, decision.reason))
+        if services.store is not None:
+            try:
+                audit.record_refusal(
+                    services.store,
+                    command=inv.command,
+                    argv=argv,
+                    user=user,
+                    channel=channel,
+                    reason=decision.reason,
+                )
+            except errors.MyctlError as exc:
+                log.warning("could not audit the refusal: %s", exc)
         services.metrics.command_finished(inv.command, errors.EXIT_USAGE)
         return
-    if gate.needs_approval(inv, config.slack.approvals):
-        code = gate.request_approval(inv, config, talk)
-        services.metrics.command_finished(inv.command, code)
-        return
-    code = execute_run(services, inv, config, talk, approved=True)
+    if isinstance(inv, botcommands.BotCommand):
+        code = _guarded(lambda: botcommands.run(services, inv, talk), inv.command, talk)
+    elif gate.needs_approval(inv, config.slack.approvals):
+        code = _guarded(
+            lambda: gate.request_approval(services, inv, config, talk), inv.command, talk
+        )
+    else:
+        code = execute_run(services, inv, config, talk, approved=True)
     services.metrics.command_finished(inv.command, code)
+
+
+def _guarded(job: Callable[[], int], command: str, talk: delivery.Delivery) -> int:
+    """Errors of a job that has no run message of its own become an ephemeral answer."""
+    try:
+        return job()
+    except errors.MyctlError as exc:
+        talk.ephemeral(messages.usage_error(str(exc)))
+        return exc.exit_code
+    except Exception:
+        log.exception("%s crashed", command)
+        talk.ephemeral(messages.final_crash([command], talk.user))
+        return errors.EXIT_FAILED
 
 
 def execute_run(
@@ -160,7 +172,9 @@ def execute_run(
     `approved` answers the engine's rebuild confirmation: Slack never prompts, so a rebuild
     writes only when the run was approved (or configuration does not require approval).
     An approval flow calls this after the decision, with the `talk` that holds its message.
+    Every run is in the audit trail: recorded before it starts, finished with its outcome.
     """
+    run_id = runs.start(services, inv, talk)
     reporter = progress.SlackProgress(
         lambda rendered: talk.update(rendered) if talk.updatable else None,
         argv=inv.argv,
@@ -173,10 +187,12 @@ def execute_run(
     else:
         talk.update(reporter.started())
     reporter.throttle.mark_sent()
+    runs.link_message(services, run_id, talk)
 
     def confirm(_plan: rebuild.Plan) -> bool:
         return approved
 
+    details: dict[str, Any] | None = None
     try:
         if inv.command == "version":
             result: dispatch.Result = dispatch.version()
@@ -190,13 +206,18 @@ def execute_run(
             )
             result = dispatch.execute(inv, engine, confirm)
         final = messages.final(inv.argv, talk.user, result)
-        code = result.exit_code
+        code, summary, details = result.exit_code, result.summary(), result.to_json()
     except errors.MyctlError as exc:
         final, code = messages.final_error(inv.argv, talk.user, exc), exc.exit_code
+        summary = str(exc)
     except Exception:
         log.exception("run of %s crashed", inv.command)
         final, code = messages.final_crash(inv.argv, talk.user), errors.EXIT_FAILED
+        summary = "internal error"
     finally:
         reporter.close()
-    talk.finish(final)
+    try:
+        talk.finish(final)
+    finally:
+        runs.finish(services, run_id, code, summary, details)
     return code

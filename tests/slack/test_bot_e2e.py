@@ -124,6 +124,7 @@ def bot_environment(
         "PORT": "0",
         "KUBECONFIG": str(plane.kubeconfig),
         "MYCTL_CONFIG": str(config_file),
+        "MYCTL_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",
         **extra,
     }
 
@@ -322,7 +323,7 @@ def test_unauthorized_mutating_command_is_refused_ephemerally(
     assert restarted_at(kube_admin, kube_namespace, "api") is None
 
 
-def test_rebuild_without_dry_run_goes_to_approval(
+def test_rebuild_without_approvers_is_refused_instead_of_posting_an_unapprovable_request(
     http_bot: BotFactory, slack_emulator: SlackEmulator, kube_namespace: str
 ) -> None:
     running = http_bot()
@@ -330,7 +331,8 @@ def test_rebuild_without_dry_run_goes_to_approval(
     slash(running, f"--cache-namespace {kube_namespace} rebuild -n {kube_namespace}")
 
     _, body = slack_emulator.wait_for(lambda: slack_emulator.responses)[0]
-    assert body["text"] == ":warning: rebuild needs approval: not configured in this build."
+    assert body["text"].startswith(":warning: `rebuild` needs approval, and nobody could")
+    assert "slack.approvals.approvers" in body["text"]
     assert slack_emulator.calls_to("chat.postMessage") == []
 
 
