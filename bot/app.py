@@ -45,8 +45,15 @@ class Bot:
         if self.sweeper is not None:
             self.sweeper.stop()
         self.services.runner.shutdown(wait=False)
-        if self.services.store is not None:
-            self.services.store.close()
+        store = self.services.store
+        if store is not None:
+            # Runs still going are abandoned by this process: say so now, as the next start may
+            # be a new pod with another POD_NAME that would never mark them.
+            try:
+                runs.mark_interrupted(self.services.client, store, self.services.owner)
+            except Exception as exc:
+                log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
+            store.close()
 
 
 def web_client(config: config_mod.BotConfig) -> WebClient:

@@ -195,7 +195,8 @@ def decided_blocks(approval: records.ApprovalRecord, status: str) -> list[Block]
 
 
 def approved_status(actor: str) -> str:
-    return f":white_check_mark: Approved by <@{actor}>; running…"
+    # Not an outcome emoji: the run's own outcome (:white_check_mark:, :x: …) comes last.
+    return f":ballot_box_with_check: Approved by <@{actor}>; running…"
 
 
 def cancelled_status(actor: str) -> str:

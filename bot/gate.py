@@ -44,9 +44,7 @@ def plan_text(engine: Engine, inv: invocation.Invocation) -> str:
     elif stats.built_at is None:
         lines.append(f"*Cache:* {where}: {result.reason}")
     else:
-        age = (
-            durations.format_seconds(stats.age_seconds) if stats.age_seconds is not None else "?"
-        )
+        age = durations.format_seconds(stats.age_seconds) if stats.age_seconds is not None else "?"
         verdict = "valid" if result.valid else f"needs rebuild: {result.reason}"
         lines.append(
             f"*Cache:* {where}, {age} old, {_size(stats.size_bytes)}, {stats.images} images, "

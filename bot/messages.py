@@ -141,9 +141,7 @@ INTERRUPTED_TEXT = ":heavy_multiplication_x: interrupted: the bot restarted duri
 def interrupted(argv: Sequence[str], user: str) -> Rendered:
     """A run's message after the bot died mid-run: its outcome is unknown, so say that."""
     context = f"<@{user}> ran `{command_line(argv)}` · outcome unknown; check the cluster"
-    return Rendered(
-        text=INTERRUPTED_TEXT, blocks=[_section(INTERRUPTED_TEXT), _context(context)]
-    )
+    return Rendered(text=INTERRUPTED_TEXT, blocks=[_section(INTERRUPTED_TEXT), _context(context)])
 
 
 def plain(text: str) -> Rendered:

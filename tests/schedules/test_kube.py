@@ -24,7 +24,7 @@ from commands.state import store as state_store
 from commands.values import settings
 from tests.support import controlplane as cp
 from tests.support.slack_emulator import SlackEmulator
-from tests.support.slack_plugin import BOT_TOKEN
+from tests.support.slack_plugin import BOT_TOKEN, SIGNING_SECRET
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
@@ -227,9 +227,10 @@ def test_healthy_namespace_with_fresh_cache_says_healthy(
 
 # ---------------------------------------------------------------- two processes
 def _spawn(env: dict[str, str], who: str, log: Path) -> subprocess.Popen[bytes]:
+    """The bot itself (`python -m bot`, HTTP on a free port): two of them are two replicas."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.schedules_main"],
-        cwd=REPO, env={**env, "MYCTL_INSTANCE_ID": who},
+        [sys.executable, "-m", "bot"],
+        cwd=REPO, env={**env, "MYCTL_INSTANCE_ID": who, "POD_NAME": who},
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -242,7 +243,7 @@ def _ticks(slack_emulator: SlackEmulator) -> list[str]:
     return found
 
 
-def test_two_processes_post_each_tick_once_and_survive_a_killed_leader(
+def test_two_bot_processes_post_each_tick_once_and_survive_a_killed_leader(
     control_plane: cp.ControlPlane,
     kube_namespace: str,
     slack_emulator: SlackEmulator,
@@ -259,6 +260,8 @@ def test_two_processes_post_each_tick_once_and_survive_a_killed_leader(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_API_URL": slack_emulator.api_url,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PORT": "0",
         "KUBECONFIG": str(control_plane.kubeconfig),
         "MYCTL_CONFIG": str(config),
         "MYCTL_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",

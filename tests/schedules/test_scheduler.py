@@ -193,12 +193,13 @@ def test_process_with_bad_schedule_exits_2_naming_it(tmp_path: Path) -> None:
     env = {
         "MYCTL_CONFIG": str(config),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "unused",
         "PATH": "/usr/bin:/bin",
         "KUBECONFIG": str(tmp_path / "missing"),
         "MYCTL_STATE_URL": f"sqlite:///{tmp_path}/s.db",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.schedules_main"],
+        [sys.executable, "-m", "bot"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2
