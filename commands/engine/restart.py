@@ -56,7 +56,9 @@ def run(engine: Engine, request: Request) -> results.RestartResult:
             for target in targets
         ]
         outcomes = [future.result() for future in futures]
-    warnings = tuple(o.detail for o in outcomes if o.outcome is events.Outcome.SKIPPED)
+    warnings = tuple(
+        f"{o.target}: {o.detail}" for o in outcomes if o.outcome is events.Outcome.SKIPPED
+    )
     result = results.RestartResult(tuple(outcomes), engine.dry_run, warnings)
     engine.report(events.StepFinished(STEP, result.exit_code, result.summary()))
     return result
@@ -90,9 +92,7 @@ def _attempt(
         try:
             workload = engine.cluster.read_workload(target)
         except errors.NotFound:
-            return results.TargetOutcome(
-                target, events.Outcome.SKIPPED, f"{target} no longer exists"
-            )
+            return results.TargetOutcome(target, events.Outcome.SKIPPED, "no longer exists")
     if request.image_refs:
         refusal = _image_refusal(workload, request)
         if refusal:
@@ -101,7 +101,7 @@ def _attempt(
         return results.TargetOutcome(
             target,
             events.Outcome.FAILED,
-            f"{target} is paused; resume it first (kubectl rollout resume)",
+            "is paused; resume it first (kubectl rollout resume)",
         )
     stamp = clock.rfc3339(engine.clock.now())
     engine.cluster.patch_restart(target, stamp, dry_run=engine.dry_run)
@@ -117,7 +117,7 @@ def _attempt(
             target, events.Outcome.RESTARTED, f"restarted {target}", rollout="complete"
         )
     return results.TargetOutcome(
-        target, events.Outcome.FAILED, f"{target} rollout {state.message}", rollout=state.message
+        target, events.Outcome.FAILED, f"rollout {state.message}", rollout=state.message
     )
 
 
@@ -129,19 +129,22 @@ def _image_refusal(workload: workloads.Workload, request: Request) -> str:
         if (ref := images.try_parse(container.image))
         and any(ref.matches(wanted, request.match) for wanted in request.image_refs)
     ]
-    wanted = ", ".join(map(str, request.image_refs))
+    wanted = ", ".join(
+        ref.repository if request.match is images.MatchMode.REPOSITORY else str(ref)
+        for ref in request.image_refs
+    )
     if not running:
-        return f"{workload.ref} no longer runs {wanted} (the cache was older than the cluster)"
+        return f"no longer runs {wanted} (the cache was older than the cluster)"
     if request.allow_stale_pull:
         return ""
     if all(ref.pinned_by_digest for _container, ref in running):
         return (
-            f"{workload.ref} runs {wanted} pinned by digest: a restart would pull the same "
+            f"runs {wanted} pinned by digest: a restart would pull the same "
             "image (pass --allow-stale-pull to restart anyway)"
         )
     if all(c.pull_policy == "IfNotPresent" and not r.pinned_by_digest for c, r in running):
         return (
-            f"{workload.ref} uses imagePullPolicy IfNotPresent with the mutable tag of {wanted}: "
+            f"uses imagePullPolicy IfNotPresent with the mutable tag of {wanted}: "
             "nodes would reuse their cached copy (pass --allow-stale-pull to restart anyway)"
         )
     return ""

@@ -168,8 +168,9 @@ def test_digest_pinned_and_if_not_present_targets_are_skipped_with_a_warning() -
     )
     result = orchestrate.run(make_engine(cluster), request)
     assert result.restart is not None
-    details = sorted(o.detail for o in result.restart.outcomes)
-    assert "IfNotPresent" in details[0] and "pinned by digest" in details[1]
+    details = {o.target.name: o.detail for o in result.restart.outcomes}
+    assert "IfNotPresent" in details["cached"]
+    assert "registry.example.com/team/api pinned by digest" in details["pinned"]
     assert cluster.calls.patches == []
     forced = orchestrate.run(
         make_engine(cluster),
