@@ -247,3 +247,35 @@ def test_unreadable_kubeconfig_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(parser.cli, ["--kubeconfig", str(broken), "check"], obj=runtime)
     assert result.exit_code == 2
     assert str(broken) in result.output
+
+
+def test_the_cache_size_limit_matches_what_the_api_server_accepts(
+    control_plane: cp.ControlPlane, kube_namespace: str
+) -> None:
+    """Our limit is not arbitrary: the largest payload we allow is stored, a little more is
+    refused by the API server itself, with a clear error rather than a truncated cache."""
+    import os
+
+    from commands.values import errors
+
+    cluster = client.connect(str(control_plane.kubeconfig), None)
+    largest = os.urandom(cachedoc.CONFIGMAP_LIMIT)
+    cluster.write_cache(
+        kube_namespace,
+        "at-limit",
+        data={},
+        binary_data={cachedoc.BINARY_KEY: largest},
+        resource_version=None,
+    )
+    stored = cluster.read_cache(kube_namespace, "at-limit")
+    assert stored is not None and stored.binary_data[cachedoc.BINARY_KEY] == largest
+    with pytest.raises(errors.ClusterError) as refused:
+        cluster.write_cache(
+            kube_namespace,
+            "over-limit",
+            data={},
+            binary_data={cachedoc.BINARY_KEY: os.urandom(1024 * 1024 + 1)},
+            resource_version=None,
+        )
+    assert refused.value.exit_code == 1
+    assert cluster.read_cache(kube_namespace, "over-limit") is None
