@@ -81,6 +81,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack delivers bursts (a channel of people, retries): the default listen backlog of 5
+    # resets connections and delays others by a TCP retry (~1 s) once 5 are waiting, long
+    # before a handler thread is even involved (measured in bench/slack_ack.py).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class HttpServer:
     """Serves the bot on `port` (0 = any free port; see `.port`) in a background thread."""
 
@@ -88,8 +96,7 @@ class HttpServer:
         self, bot: app_mod.Bot, port: int, host: str = "0.0.0.0", *, health_only: bool = False
     ) -> None:
         handler = type("BotHandler", (_Handler,), {"bot": bot, "health_only": health_only})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property

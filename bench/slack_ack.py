@@ -1,0 +1,536 @@
+"""Slack: ack latency under load, and Web API calls per `orchestrate` as targets grow.
+Targets (design.md §7): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
+progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
+
+    /work/venv/bin/python -m bench.slack_ack [--rounds 5] [--commands 50] [--long-runs 10]
+                                             [--sizes 1,10,50,100]
+
+Everything is local: the control plane (tests/support/controlplane.py) with the fake kubelet
+(pods become Ready, except those labelled myctl.test/never-ready), the Slack Web API emulator
+(tests/support/slack_emulator.py), and the bot in this process over HTTP on a free port, built
+the way tests/slack/test_bot_e2e.py builds it. Requests are signed as Slack signs them
+(tests/support/slack_driver.py). Nothing reaches slack.com.
+
+Part 1 (ack): 10 `/myctl restart NS/deployment/NAME --wait --timeout 60s` on Deployments whose
+pods never become Ready hold 10 job workers; then each round fires 50 signed slash commands at
+once, one thread and connection each, from a child process (Slack is another machine; use
+--in-process-client for threads of this process), half `check`, half `--dry-run orchestrate`
+(both real work on the job runner), and times request → HTTP 200 per command (client side,
+including the TCP connect). Requests that get no HTTP answer are counted, not timed.
+The bot's own view (request received → listener done, the figure its /metrics histogram
+exports) is recorded alongside. The job runner is sized (workers/queue) so nothing answers
+"busy"; busy answers would still be acks, and are counted separately.
+
+Part 2 (calls): for each N, N Deployments (replicas 0) running IMG-N in their own namespace,
+one `/myctl --cache-namespace NS orchestrate --image IMG-N -n NS --max-targets 200`, and every
+call the emulator recorded from the command until the job finished, by method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import common
+from bot import app as app_mod
+from bot import config as config_mod
+from bot import http_server
+from commands.kube import client as kube_client
+from commands.kube import port
+from tests.support import controlplane, fake_kubelet
+from tests.support.slack_driver import DriverResponse, SlackDriver
+from tests.support.slack_emulator import Message, SlackEmulator
+from tests.support.slack_plugin import BOT_TOKEN, SIGNING_SECRET
+
+USER = "U_REQ"
+ACK_CHANNEL = "C_OPS"  # the 50 concurrent commands
+LONG_CHANNEL = "C_LONG"  # the 10 long runs
+LONG_NS = "slack-long"
+ACK_NS = "slack-ack"
+CACHE_NS = "slack-bench"
+OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
+BUSY_PREFIX = ":hourglass: myctl is busy"
+ACK_TARGET = 0.100
+LONG_TIMEOUT = "60s"
+RUN_DEADLINE = 180.0  # seconds any one run (or a round's jobs) may take before we give up
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def never_ready_deployment(namespace: str, name: str) -> dict[str, Any]:
+    """One replica whose pod the fake kubelet never marks Ready: `--wait` waits its timeout."""
+    obj = common.deployment(namespace, name, [("app", "registry.example.com/bench/stuck:1")])
+    obj["spec"]["replicas"] = 1
+    obj["spec"]["template"]["metadata"]["labels"][fake_kubelet.NEVER_READY_LABEL] = "true"
+    return obj
+
+
+def write_config(path: Path) -> Path:
+    """Access for the requester on the mutating commands; a fixed scope and cache place."""
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            cache: {{namespace: {CACHE_NS}, name: myctl-image-cache, max_age: 10m}}
+            scope: {{namespaces: [{ACK_NS}]}}
+            slack:
+              access:
+                restart: {{users: [{USER}]}}
+                orchestrate: {{users: [{USER}]}}
+                rebuild: {{users: [{USER}]}}
+            """
+        )
+    )
+    return path
+
+
+@dataclass
+class Harness:
+    plane: controlplane.ControlPlane
+    emulator: SlackEmulator
+    bot: app_mod.Bot
+    url: str
+    ack_samples: list[float]  # the bot's own received → acked, in seconds
+
+    def slash(self, text: str, channel: str = ACK_CHANNEL) -> DriverResponse:
+        """One signed `/myctl text` on a fresh connection (as Slack would open one)."""
+        with SlackDriver(self.url, SIGNING_SECRET, timeout=30) as driver:
+            return driver.slash_command(
+                text,
+                user_id=USER,
+                channel_id=channel,
+                response_url=self.emulator.new_response_url(),
+            )
+
+    @property
+    def depth(self) -> int:
+        return self.bot.services.runner.depth
+
+    def wait_depth(self, at_most: int, timeout: float = RUN_DEADLINE) -> None:
+        self.emulator.wait_for(lambda: self.depth <= at_most, timeout=timeout, interval=0.05)
+
+
+@contextmanager
+def harness(workers: int, queue: int, backlog: int | None) -> Iterator[Harness]:
+    """Control plane + fake kubelet + emulator + the bot over HTTP; all stopped on exit."""
+    with ExitStack() as stack:
+        plane = stack.enter_context(common.control_plane())
+        kubelet = fake_kubelet.FakeKubelet(str(plane.kubeconfig)).start()
+        stack.callback(kubelet.stop)
+        emulator = stack.enter_context(SlackEmulator(bot_token=BOT_TOKEN))
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="slack-bench-")))
+        config = config_mod.BotConfig(
+            bot_token=BOT_TOKEN,
+            signing_secret=SIGNING_SECRET,
+            api_url=emulator.api_url,
+            port=0,
+            kubeconfig=str(plane.kubeconfig),
+            myctl_config=str(write_config(tmp / "myctl.yaml")),
+            state_url=f"sqlite:///{tmp / 'state.db'}",
+            job_workers=workers,
+            job_queue=queue,
+            instance_id="slack-bench",
+        )
+
+        def connect() -> port.Cluster:
+            return kube_client.connect(str(plane.kubeconfig), None)
+
+        bot = app_mod.build(config, connect=connect)
+        stack.callback(bot.close)
+        # Instrumentation only: keep each ack the bot observes (the same value its
+        # myctl_bot_ack_seconds histogram gets), to compare with the client's view.
+        samples: list[float] = []
+        observe: Callable[[float], None] = bot.services.metrics.ack_observed
+
+        def record(seconds: float) -> None:
+            samples.append(seconds)
+            observe(seconds)
+
+        bot.services.metrics.ack_observed = record  # type: ignore[method-assign]
+        server = http_server.HttpServer(bot, 0, host="127.0.0.1")
+        if backlog is not None:
+            # Diagnostic only (--listen-backlog): listen() again on the bot's bound socket
+            # widens its accept queue (socketserver's default request_queue_size is 5).
+            server._server.socket.listen(backlog)
+        server.start()
+        stack.callback(server.stop)
+        url = f"http://127.0.0.1:{server.port}/slack/events"
+        yield Harness(plane, emulator, bot, url, samples)
+
+
+def final_message(emulator: SlackEmulator, channel: str, timeout: float) -> Message:
+    def done() -> Message | None:
+        for message in emulator.messages_in(channel):
+            if message.text.startswith(OUTCOMES):
+                return message
+        return None
+
+    message = emulator.wait_for(done, timeout=timeout)
+    assert message is not None  # wait_for returns only a truthy value
+    return message
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (with 50 samples, p99 is the maximum)."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+# --------------------------------------------------------------------------- part 1: ack
+
+
+@dataclass(frozen=True)
+class Round:
+    client: list[float]  # seconds, request → HTTP 200, per command
+    server: list[float]  # seconds, the bot's received → acked
+    busy: int
+    not_ok: int
+    failed: Counter[str]  # connection errors, by exception name (no HTTP answer at all)
+    long_in_progress: tuple[int, int]  # long runs still running before / after the round
+
+
+def long_runs_in_progress(h: Harness) -> int:
+    """Long-run messages posted and not final yet."""
+    return sum(
+        1
+        for m in h.emulator.messages_in(LONG_CHANNEL)
+        if not m.text.startswith(OUTCOMES) and not m.text.startswith(BUSY_PREFIX)
+    )
+
+
+def start_long_runs(h: Harness, count: int) -> list[str]:
+    names = [f"stuck-{i:02d}" for i in range(count)]
+    common.create_all(h.plane, [LONG_NS], [never_ready_deployment(LONG_NS, n) for n in names])
+    for name in names:
+        text = f"restart {LONG_NS}/deployment/{name} --wait --timeout {LONG_TIMEOUT}"
+        answer = h.slash(text, channel=LONG_CHANNEL)
+        assert answer.status_code == 200 and not answer.body.strip(), answer
+    # In progress = the run's message is posted (the job has the cluster and is waiting).
+    h.emulator.wait_for(lambda: long_runs_in_progress(h) == count, timeout=60)
+    return names
+
+
+def ack_commands(count: int) -> list[str]:
+    out = []
+    for i in range(count):
+        if i % 2:
+            image = f"registry.example.com/bench/ack:{i % 5}"
+            out.append(f"--dry-run orchestrate --image {image} -n {ACK_NS}")
+        else:
+            out.append("check")
+    return out
+
+
+Outcome = tuple[float, int, str] | str  # (seconds, HTTP status, body), or an error's name
+
+
+def burst(url: str, texts: Sequence[str], response_urls: Sequence[str]) -> list[Outcome]:
+    """All `texts` as signed slash commands at once, one thread and connection each."""
+    gate = threading.Barrier(len(texts))
+
+    def one(text: str, response_url: str) -> Outcome:
+        with SlackDriver(url, SIGNING_SECRET, timeout=30) as driver:
+            gate.wait()  # all leave together
+            try:
+                a = driver.slash_command(
+                    text, user_id=USER, channel_id=ACK_CHANNEL, response_url=response_url
+                )
+            except requests.RequestException as exc:
+                # What Slack would see as a failed delivery ("dispatch_failed"), not an ack.
+                return type(exc.__context__ or exc).__name__
+            return a.elapsed_seconds, a.status_code, a.body
+
+    with concurrent.futures.ThreadPoolExecutor(len(texts)) as pool:
+        return list(pool.map(one, texts, response_urls))
+
+
+def client_loop() -> int:
+    """`--load-generator-child`: bursts on request, one JSON line in, one JSON line out.
+
+    Slack is another machine: a load generator in the bot's own process would compete with the
+    bot for the GIL and inflate every figure, so by default the 50 requests come from here.
+    """
+    for line in sys.stdin:
+        job = json.loads(line)
+        print(json.dumps(burst(job["url"], job["texts"], job["response_urls"])), flush=True)
+    return 0
+
+
+class LoadGenerator:
+    """The burst, from a child process (default) or from threads of this process."""
+
+    def __init__(self, in_process: bool) -> None:
+        self.in_process = in_process
+        self._child: subprocess.Popen[str] | None = None
+        if not in_process:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "bench.slack_ack", "--load-generator-child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=common.REPO_ROOT,
+            )
+
+    def burst(self, url: str, texts: Sequence[str], response_urls: Sequence[str]) -> list[Outcome]:
+        if self._child is None:
+            return burst(url, texts, response_urls)
+        assert self._child.stdin is not None and self._child.stdout is not None
+        job = {"url": url, "texts": list(texts), "response_urls": list(response_urls)}
+        self._child.stdin.write(json.dumps(job) + "\n")
+        self._child.stdin.flush()
+        line = self._child.stdout.readline()
+        if not line:
+            raise RuntimeError("the load generator process died")
+        return [o if isinstance(o, str) else (o[0], o[1], o[2]) for o in json.loads(line)]
+
+    def close(self) -> None:
+        if self._child is not None:
+            assert self._child.stdin is not None
+            self._child.stdin.close()
+            self._child.wait(timeout=10)
+
+
+def fire(h: Harness, load: LoadGenerator, texts: Sequence[str], long_runs: int) -> Round:
+    before = long_runs_in_progress(h)
+    first_sample = len(h.ack_samples)
+    urls = [h.emulator.new_response_url() for _ in texts]
+    outcomes = load.burst(h.url, texts, urls)
+    answers = [o for o in outcomes if not isinstance(o, str)]
+    failed = Counter(o for o in outcomes if isinstance(o, str))
+    server = h.ack_samples[first_sample:]
+    # Let this round's jobs finish, so rounds do not pile up on the runner.
+    h.wait_depth(long_runs)
+    return Round(
+        client=[seconds for seconds, status, _ in answers if status == 200],
+        server=list(server),
+        busy=sum(BUSY_PREFIX in body for _, _, body in answers),
+        not_ok=sum(status != 200 for _, status, _ in answers),
+        failed=failed,
+        long_in_progress=(before, long_runs_in_progress(h)),
+    )
+
+
+def part_ack(
+    h: Harness, load: LoadGenerator, rounds: int, commands: int, long_runs: int
+) -> list[Round]:
+    common.create_all(
+        h.plane,
+        [ACK_NS, CACHE_NS],
+        [
+            common.deployment(ACK_NS, f"ack-{i}", [("app", f"registry.example.com/bench/ack:{i}")])
+            for i in range(5)
+        ],
+    )
+    h.bot.services.cluster.get()  # the kubernetes import and connect, once, before timing
+    start_long_runs(h, long_runs)
+    # Untimed warm-up: first use of every code path (parser, engine, client pools).
+    for text in ack_commands(4):
+        h.slash(text)
+    h.wait_depth(long_runs)
+    results = []
+    for _ in range(rounds):
+        if long_runs_in_progress(h) < long_runs:
+            raise RuntimeError("the long runs ended before the rounds did; raise LONG_TIMEOUT")
+        results.append(fire(h, load, ack_commands(commands), long_runs))
+    return results
+
+
+def no_answer(failed: Counter[str]) -> str:
+    total = sum(failed.values())
+    return f"{total} ({', '.join(f'{n} {k}' for k, n in failed.items())})" if total else "0"
+
+
+def report_ack(results: Sequence[Round], commands: int, long_runs: int) -> None:
+    rows: list[list[object]] = []
+    for i, r in enumerate(results, 1):
+        rows.append(
+            [
+                i,
+                common.ms(statistics.median(r.client)),
+                common.ms(percentile(r.client, 0.99)),
+                common.ms(max(r.client)),
+                common.ms(statistics.median(r.server)),
+                common.ms(max(r.server)),
+                f"{len(r.client)}/{commands}",
+                r.busy,
+                no_answer(r.failed),
+                f"{r.long_in_progress[0]} → {r.long_in_progress[1]}",
+            ]
+        )
+    client = [s for r in results for s in r.client]
+    server = [s for r in results for s in r.server]
+    p99 = percentile(client, 0.99)
+    rows.append(
+        [
+            f"**all {len(results)}**",
+            common.ms(statistics.median(client)),
+            f"**{common.ms(p99)}**",
+            common.ms(max(client)),
+            common.ms(statistics.median(server)),
+            common.ms(max(server)),
+            f"{len(client)}/{commands * len(results)}",
+            sum(r.busy for r in results),
+            no_answer(sum((r.failed for r in results), Counter())),
+            "",
+        ]
+    )
+    common.table(
+        f"ack latency: {commands} concurrent signed slash commands, {long_runs} long runs "
+        "in progress",
+        [
+            "round",
+            "client p50",
+            "client p99",
+            "client max",
+            "bot p50",
+            "bot max",
+            "HTTP 200",
+            "busy",
+            "no answer",
+            "long runs in progress (before → after)",
+        ],
+        rows,
+    )
+    lost = sum(sum(r.failed.values()) for r in results)
+    verdict = "met" if p99 <= ACK_TARGET and not lost else "MISSED"
+    print(
+        f"\nack p99 over all rounds: {common.ms(p99)} of the answered commands; "
+        f"{lost} of {commands * len(results)} got no HTTP answer (target ≤ 100 ms): {verdict}"
+    )
+
+
+# --------------------------------------------------------------------------- part 2: calls
+
+
+@dataclass(frozen=True)
+class CallCount:
+    targets: int
+    by_method: Counter[str]
+    outcome: str
+    seconds: float
+    files: int
+
+
+def part_calls(h: Harness, sizes: Sequence[int]) -> list[CallCount]:
+    out = []
+    for n in sizes:
+        ns = f"slack-api-{n}"
+        image = f"registry.example.com/bench/img-{n}:1"
+        objects = [common.deployment(ns, f"w-{i:03d}", [("app", image)]) for i in range(n)]
+        common.create_all(h.plane, [ns], objects)
+        h.wait_depth(0)
+        channel = f"C_API_{n}"
+        first_call = len(h.emulator.calls)
+        files_before = len(h.emulator.files)
+        t0 = time.perf_counter()
+        text = f"--cache-namespace {ns} orchestrate --image {image} -n {ns} --max-targets 200"
+        answer = h.slash(text, channel=channel)
+        assert answer.status_code == 200 and not answer.body.strip(), answer
+        message = final_message(h.emulator, channel, RUN_DEADLINE)
+        h.wait_depth(0)  # the job is done: any attachment has been uploaded too
+        elapsed = time.perf_counter() - t0
+        calls = h.emulator.calls[first_call:]
+        out.append(
+            CallCount(
+                targets=n,
+                by_method=Counter(c.method for c in calls),
+                outcome=message.text.splitlines()[0][:80],
+                seconds=elapsed,
+                files=len(h.emulator.files) - files_before,
+            )
+        )
+    return out
+
+
+def report_calls(results: Sequence[CallCount]) -> None:
+    methods = sorted({m for r in results for m in r.by_method})
+    rows: list[list[object]] = [
+        [f"`{m}`", *(r.by_method.get(m, 0) for r in results)] for m in methods
+    ]
+    rows.append(["**total**", *(f"**{sum(r.by_method.values())}**" for r in results)])
+    rows.append(["run wall (command → job done)", *(f"{r.seconds:.2f} s" for r in results)])
+    rows.append(["files attached", *(r.files for r in results)])
+    common.table(
+        "Slack calls per `orchestrate`, by method",
+        ["method", *(f"{r.targets} target{'s' if r.targets > 1 else ''}" for r in results)],
+        rows,
+    )
+    print()
+    for r in results:
+        print(f"- {r.targets} targets: final message `{r.outcome}`")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--commands", type=int, default=50)
+    parser.add_argument("--long-runs", type=int, default=10)
+    parser.add_argument("--sizes", default="1,10,50,100", help="targets per orchestrate run")
+    parser.add_argument(
+        "--listen-backlog",
+        type=int,
+        default=None,
+        help="diagnostic: widen the bot's accept queue to this (default: as the bot builds it)",
+    )
+    parser.add_argument(
+        "--in-process-client",
+        action="store_true",
+        help="fire the burst from threads of the bot's process (default: a child process)",
+    )
+    parser.add_argument("--load-generator-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_generator_child:
+        return client_loop()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    # Room for every long run and every command of a round at once: nothing should be busy.
+    workers = args.long_runs + 8
+    queue = args.commands + 8
+    print(f"machine: {common.machine()}", flush=True)
+    print(f"job runner: {workers} workers, queue {queue}", flush=True)
+    backlog = args.listen_backlog
+    print(f"bot listen backlog: {backlog or 'as built by bot.http_server'}", flush=True)
+    where = "threads of the bot's process" if args.in_process_client else "a child process"
+    print(f"load generator: {where}", flush=True)
+    load = LoadGenerator(args.in_process_client)
+    with harness(workers, queue, backlog) as h:
+        try:
+            rounds = part_ack(h, load, args.rounds, args.commands, args.long_runs)
+        finally:
+            load.close()
+        report_ack(rounds, args.commands, args.long_runs)
+        # Part 2 on an idle bot: the long runs time out first (their own outcome is checked).
+        h.wait_depth(0, timeout=RUN_DEADLINE)
+        stuck = [m.text.splitlines()[0] for m in h.emulator.messages_in(LONG_CHANNEL)]
+        print(f"\nlong runs ended: {Counter(t.split(' ', 1)[0] for t in stuck)}")
+        counts = part_calls(h, sizes)
+        report_calls(counts)
+        violations = h.emulator.violations
+        print(f"\nemulator violations (calls real Slack would refuse): {len(violations)}")
+        for v in violations[:10]:
+            print(f"- {v}")
+    print(f"\nload average at the end: {common.machine().rsplit(' ', 1)[-1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
