@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from tests.support import controlplane
+from tests.support import controlplane, processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -47,7 +47,7 @@ def control_plane(*, controllers: bool = True) -> Iterator[controlplane.ControlP
     try:
         if not controllers:
             kcm = plane.procs.pop("kube-controller-manager")
-            controlplane.kill_pids([kcm.pid])
+            processes.kill_pids([kcm.pid])
             kcm.wait(timeout=10)
         yield plane
     finally:

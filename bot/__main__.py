@@ -62,10 +62,10 @@ def run(environ: Mapping[str, str]) -> int:
         loaded = services.load_settings(config.myctl_config)
         options = None
         if loaded.schedules:
-            from bot import scheduling
+            from bot import schedule_triggers
 
             options = config_mod.schedule_options(environ)
-            scheduling.build_triggers(loaded.schedules, options.every_seconds)
+            schedule_triggers.build_triggers(loaded.schedules, options.every_seconds)
     except errors.MyctlError as exc:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         return exc.exit_code

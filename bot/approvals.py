@@ -12,7 +12,8 @@ Three calls for the app (bot/app.py wires them):
 * `expire` — periodically (and on a late click): expired requests get their message updated and
   their buttons removed, by exactly one replica.
 
-The message builders below are plain data, tested without Slack.
+The messages themselves (request, buttons, status lines, refusals) are built in
+bot/approval_messages.py.
 """
 
 from __future__ import annotations
@@ -27,20 +28,13 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import approval_messages
 from commands.cli import invocation as invocation_mod
 from commands.state import records
 from commands.state import store as store_mod
 from commands.values import settings
 
 log = logging.getLogger(__name__)
-
-ACTION_APPROVE = "myctl_approve"
-ACTION_CANCEL = "myctl_cancel"
-ACTIONS_BLOCK_ID = "myctl_approval_actions"
-# Block Kit: characters per section text (Slack's reference page).
-MAX_SECTION_TEXT = 3000
-
-Block = dict[str, Any]
 
 
 class Respond(Protocol):
@@ -67,163 +61,6 @@ class ActionOutcome:
     @property
     def execute(self) -> bool:
         return self.kind is OutcomeKind.EXECUTE
-
-
-# --------------------------------------------------------------------------- text & blocks
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters (&, <, >) so user input cannot forge mentions/links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fit(text: str, limit: int = MAX_SECTION_TEXT) -> str:
-    if len(text) <= limit:
-        return text or " "
-    return text[: limit - 1] + "…"
-
-
-def command_text(approval: records.ApprovalRecord) -> str:
-    return "myctl " + " ".join(approval.argv) if approval.argv else f"myctl {approval.command}"
-
-
-def slack_date(moment: dt.datetime) -> str:
-    """Shown in each reader's time zone by Slack; the fallback is UTC."""
-    utc = moment.astimezone(dt.UTC)
-    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def approvers_text(approvals: settings.ApprovalSettings) -> str:
-    names = [f"<@{u}>" for u in approvals.approver_users]
-    names += [f"<!subteam^{g}>" for g in approvals.approver_usergroups]
-    return ", ".join(names) if names else "nobody (no approvers configured)"
-
-
-def _head(approval: records.ApprovalRecord) -> list[Block]:
-    command = fit(escape(command_text(approval)), 2000)
-    return [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": f"Approval needed: {approval.command}"[:150]},
-        },
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"<@{approval.requester}> asked to run `{command}`",
-            },
-        },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": fit(escape(approval.plan_text))},
-        },
-    ]
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text)}]}
-
-
-def request_text(approval: records.ApprovalRecord) -> str:
-    """Notification fallback text of the request message."""
-    return (
-        f"Approval needed: <@{approval.requester}> asked to run "
-        f"`{escape(command_text(approval))}` (expires {slack_date(approval.expires_at)})"
-    )
-
-
-def buttons(approval: records.ApprovalRecord) -> Block:
-    return {
-        "type": "actions",
-        "block_id": ACTIONS_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_APPROVE,
-                "text": {"type": "plain_text", "text": "Approve"},
-                "style": "primary",
-                "value": approval.id,
-                "confirm": {
-                    "title": {"type": "plain_text", "text": f"Approve {approval.command}?"[:100]},
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": fit(
-                            f"This runs `{escape(command_text(approval))}` now, as requested "
-                            f"by <@{approval.requester}>.",
-                            300,
-                        ),
-                    },
-                    "confirm": {"type": "plain_text", "text": "Approve"},
-                    "deny": {"type": "plain_text", "text": "Back"},
-                },
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_CANCEL,
-                "text": {"type": "plain_text", "text": "Cancel"},
-                "style": "danger",
-                "value": approval.id,
-            },
-        ],
-    }
-
-
-def request_blocks(
-    approval: records.ApprovalRecord, approvals: settings.ApprovalSettings
-) -> list[Block]:
-    """The pending request: plan, who may approve, when it expires, the two buttons."""
-    need = max(approvals.required, 1)
-    so_far = ""
-    if approval.approvers:
-        done = ", ".join(f"<@{a}>" for a in approval.approvers)
-        so_far = f" Approved so far by {done} ({len(approval.approvers)} of {need})."
-    plural = "approval" if need == 1 else "approvals"
-    return [
-        *_head(approval),
-        _context(
-            f":lock: Needs {need} {plural} from {approvers_text(approvals)}.{so_far} "
-            f"Expires {slack_date(approval.expires_at)} if nobody approves."
-        ),
-        buttons(approval),
-    ]
-
-
-def decided_blocks(approval: records.ApprovalRecord, status: str) -> list[Block]:
-    """The request after a decision: the same plan, a status line, and no buttons."""
-    return [*_head(approval), _context(status)]
-
-
-def approved_status(actor: str) -> str:
-    # Not an outcome emoji: the run's own outcome (:white_check_mark:, :x: …) comes last.
-    return f":ballot_box_with_check: Approved by <@{actor}>; running…"
-
-
-def cancelled_status(actor: str) -> str:
-    return f":no_entry_sign: Cancelled by <@{actor}>. Nothing was run."
-
-
-def expired_status(approval: records.ApprovalRecord) -> str:
-    return (
-        f":hourglass: Expired {slack_date(approval.expires_at)} without approval. Nothing was run."
-    )
-
-
-def refusal_text(reason: str, approval: records.ApprovalRecord | None) -> str:
-    """The ephemeral answer to a refused click, by reason code."""
-    decided_by = f" by <@{approval.decided_by}>" if approval and approval.decided_by else ""
-    texts = {
-        "not_found": "This approval request does not exist (any more).",
-        "expired": "This request has expired; nothing was run. Ask for it again.",
-        "not_approver": "You are not one of the configured approvers for this command.",
-        "self_approval": "You cannot approve your own request; another approver has to.",
-        "not_allowed_to_cancel": "Only the requester or an approver can cancel this request.",
-        "already_voted": "Your approval is already counted; another approver is still needed.",
-        "approved": f"This request was already approved{decided_by}.",
-        "executing": f"This request was already approved{decided_by} and is running.",
-        "cancelled": f"This request was cancelled{decided_by}; nothing was run.",
-    }
-    return ":no_entry: " + texts.get(reason, "This request cannot be decided any more.")
 
 
 # --------------------------------------------------------------------------- the flow
@@ -260,8 +97,8 @@ def post_request(
     )
     reply = client.chat_postMessage(
         channel=channel,
-        text=request_text(approval),
-        blocks=request_blocks(approval, approval_settings),
+        text=approval_messages.request_text(approval),
+        blocks=approval_messages.request_blocks(approval, approval_settings),
     )
     posted_channel, ts = str(reply["channel"]), str(reply["ts"])
     store.set_approval_message(approval.id, posted_channel, ts)
@@ -305,7 +142,7 @@ def handle_action(
         return _refuse(store, respond, action_id, approval_id, actor, approval, "expired")
     approver = may_approve(approval_settings, actor, actor_groups)
 
-    if action_id == ACTION_CANCEL:
+    if action_id == approval_messages.ACTION_CANCEL:
         if not (approver or actor == approval.requester):
             reason = "not_allowed_to_cancel"
             return _refuse(store, respond, action_id, approval_id, actor, approval, reason)
@@ -313,11 +150,11 @@ def handle_action(
         if not outcome.won:
             return _lost(client, store, respond, action_id, actor, outcome, now)
         final = outcome.approval or approval
-        _update(client, final, cancelled_status(actor))
+        _update(client, final, approval_messages.cancelled_status(actor))
         _audit(store, "approval.cancelled", actor, final, {})
         return ActionOutcome(OutcomeKind.CANCELLED, final, final.message_channel, final.message_ts)
 
-    if action_id != ACTION_APPROVE:
+    if action_id != approval_messages.ACTION_APPROVE:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "unknown_action")
     if not approver:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "not_approver")
@@ -345,7 +182,7 @@ def handle_action(
         # Cannot happen while only the decider claims; never run twice if it somehow does.
         log.warning("approval %s approved but already claimed", approval_id)
         return ActionOutcome(OutcomeKind.REFUSED, current, reason="executing")
-    _update(client, current, approved_status(actor))
+    _update(client, current, approval_messages.approved_status(actor))
     return ActionOutcome(OutcomeKind.EXECUTE, current, current.message_channel, current.message_ts)
 
 
@@ -356,7 +193,7 @@ def expire(
     expired = store.expire_due(now)
     for approval in expired:
         _audit(store, "approval.expired", "system", approval, {})
-        _update(client, approval, expired_status(approval))
+        _update(client, approval, approval_messages.expired_status(approval))
     return expired
 
 
@@ -394,7 +231,7 @@ def _refuse(
     approval: records.ApprovalRecord | None,
     reason: str,
 ) -> ActionOutcome:
-    text = refusal_text(reason, approval)
+    text = approval_messages.refusal_text(reason, approval)
     respond(text=text, response_type="ephemeral", replace_original=False)
     store.record_event(
         "approval.refused",
@@ -427,21 +264,28 @@ def _audit(
 
 
 def _update(client: WebClient, approval: records.ApprovalRecord, status: str) -> None:
-    blocks = decided_blocks(approval, status)
+    blocks = approval_messages.decided_blocks(approval, status)
     _chat_update(
-        client, approval, text=f"{status} `{escape(command_text(approval))}`", blocks=blocks
+        client,
+        approval,
+        text=f"{status} `{approval_messages.escape(approval_messages.command_text(approval))}`",
+        blocks=blocks,
     )
 
 
 def _update_pending(
     client: WebClient, approval: records.ApprovalRecord, approvals: settings.ApprovalSettings
 ) -> None:
-    blocks = request_blocks(approval, approvals)
-    _chat_update(client, approval, text=request_text(approval), blocks=blocks)
+    blocks = approval_messages.request_blocks(approval, approvals)
+    _chat_update(client, approval, text=approval_messages.request_text(approval), blocks=blocks)
 
 
 def _chat_update(
-    client: WebClient, approval: records.ApprovalRecord, *, text: str, blocks: list[Block]
+    client: WebClient,
+    approval: records.ApprovalRecord,
+    *,
+    text: str,
+    blocks: list[approval_messages.Block],
 ) -> None:
     channel, ts = approval.message_channel, approval.message_ts
     if not (channel and ts):

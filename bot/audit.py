@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot import messages
 from commands.state import records
 from commands.state import store as store_mod
 from commands.values import errors
@@ -18,20 +19,12 @@ Block = dict[str, Any]
 
 DEFAULT_HISTORY = 10
 MAX_HISTORY = store_mod.MAX_HISTORY
-# Block Kit limits (Slack's reference pages).
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
 # One run's line: long summaries are cut so a page of runs stays readable.
 MAX_SUMMARY = 160
 MAX_COMMAND = 120
 
-OUTCOME_EMOJI = {
-    errors.EXIT_OK: ":white_check_mark:",
-    errors.EXIT_FAILED: ":x:",
-    errors.EXIT_USAGE: ":warning:",
-    errors.EXIT_PARTIAL: ":large_orange_circle:",
-}
-RUNNING_EMOJI = ":hourglass_flowing_sand:"
+# Block Kit limits and the outcome emoji come from bot/messages.py, so that history and live
+# run messages agree; only the state a finished run cannot have is added here.
 INTERRUPTED_EMOJI = ":heavy_multiplication_x:"
 
 
@@ -58,10 +51,10 @@ def _cut(text: str, limit: int) -> str:
 
 def run_emoji(run: records.RunRecord) -> str:
     if run.state == "running":
-        return RUNNING_EMOJI
+        return messages.RUNNING_EMOJI
     if run.state == "interrupted":
         return INTERRUPTED_EMOJI
-    return OUTCOME_EMOJI.get(run.exit_code if run.exit_code is not None else -1, ":x:")
+    return messages.OUTCOME_EMOJI.get(run.exit_code if run.exit_code is not None else -1, ":x:")
 
 
 def run_line(run: records.RunRecord) -> str:
@@ -98,20 +91,23 @@ def history_blocks(runs: Sequence[records.RunRecord]) -> list[Block]:
     chunk: list[str] = []
     size = 0
     for line in map(run_line, runs):
-        if chunk and size + len(line) + 1 > MAX_SECTION_TEXT:
+        if chunk and size + len(line) + 1 > messages.MAX_SECTION_TEXT:
             blocks.append(_section("\n".join(chunk)))
             chunk, size = [], 0
         chunk.append(line)
         size += len(line) + 1
-        if len(blocks) >= MAX_BLOCKS - 1:
+        if len(blocks) >= messages.MAX_BLOCKS - 1:
             break
-    if chunk and len(blocks) < MAX_BLOCKS:
+    if chunk and len(blocks) < messages.MAX_BLOCKS:
         blocks.append(_section("\n".join(chunk)))
     return blocks
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION_TEXT)}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _cut(text, messages.MAX_SECTION_TEXT)},
+    }
 
 
 def record_refusal(

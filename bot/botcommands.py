@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot import audit, delivery, messages
+from bot import audit, delivery, messages, schedule_triggers
 from bot import scheduling as scheduling_mod
 from bot import services as services_mod
 from commands.values import errors
@@ -116,7 +116,7 @@ def _schedule_list(services: services_mod.Services, talk: delivery.Delivery) -> 
         return errors.EXIT_OK
     # Not started in this process (tests, or no schedules): list what the configuration says.
     config = services.base_settings()
-    triggers = scheduling_mod.build_triggers(config.schedules)
+    triggers = schedule_triggers.build_triggers(config.schedules)
     now = services.clock.now()
     infos = [
         scheduling_mod.ScheduleInfo(

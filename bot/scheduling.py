@@ -17,6 +17,9 @@ they are at start; `replace_existing=True` is used only when a schedule changed.
 Jobs are pickled into the database, so the job function is module-level and takes only the
 schedule's name; it finds the live objects (Slack client, engine factory, store) in the module
 registry that `start_schedules` fills.
+
+This module is the scheduler's lifecycle and leader gating. What a tick posts is
+bot/schedule_posting.py; cron validation and tick arithmetic are bot/schedule_triggers.py.
 """
 
 from __future__ import annotations
@@ -29,20 +32,16 @@ import os
 import socket
 import threading
 import uuid
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from apscheduler import events
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import reports as rendering
-from commands.engine import reports
+from bot import schedule_posting, schedule_triggers
 from commands.engine.context import Engine
 from commands.kube import lease
 from commands.state import engine as state_engine
@@ -59,34 +58,6 @@ TABLENAME = "myctl_apscheduler_jobs"
 # Seconds a tick may be late and still post. Five minutes covers a rolling update of the bot or
 # a leader handover (15 s) with room to spare; a morning report hours late is noise, not news.
 DEFAULT_MISFIRE_GRACE = 300.0
-# Interval triggers (MYCTL_SCHEDULE_EVERY_SECONDS) start at a fixed epoch so every replica
-# computes the same ticks and the stored job compares equal across restarts.
-_INTERVAL_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-# Windows searched backwards for a schedule's previous tick (activity "since the last report").
-_LOOKBACK = (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=8),
-             dt.timedelta(days=32), dt.timedelta(days=367))  # fmt: skip
-
-
-class RunStore(reports.RunSource, Protocol):
-    """The part of `commands.state.store.StateStore` used here."""
-
-    def start_run(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        user: str,
-        channel: str,
-        source: str,
-        dry_run: bool,
-        message_ts: str | None = None,
-        permalink: str | None = None,
-        owner: str = "",
-    ) -> str: ...
-
-    def finish_run(
-        self, run_id: str, *, exit_code: int, summary: str, details: dict[str, Any] | None = None
-    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -111,49 +82,6 @@ class ScheduleInfo:
     next_run: dt.datetime | None
 
 
-@dataclass(frozen=True)
-class Posted:
-    name: str
-    channel: str
-    ts: str
-    overall: reports.Overall
-    file_uploaded: bool
-
-
-# CronTrigger or IntervalTrigger; APScheduler 3 ships no type information.
-Trigger = Any
-
-
-def build_triggers(
-    schedules: tuple[settings.Schedule, ...], every_seconds: float | None = None
-) -> dict[str, Trigger]:
-    """Validate every schedule before anything starts; the error names the schedule."""
-    triggers: dict[str, Trigger] = {}
-    for schedule in schedules:
-        where = f"schedules[{schedule.name}]"
-        try:
-            zone = zoneinfo.ZoneInfo(schedule.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise errors.ConfigError(
-                f"{where}.timezone: unknown time zone {schedule.timezone!r}"
-            ) from exc
-        try:
-            cron = CronTrigger.from_crontab(schedule.cron, timezone=zone)
-        except ValueError as exc:
-            raise errors.ConfigError(
-                f"{where}.cron: invalid cron {schedule.cron!r}: {exc}"
-            ) from exc
-        for kind in schedule.reports:
-            if kind not in reports.KINDS:
-                raise errors.ConfigError(f"{where}.reports: unknown report {kind!r}")
-        triggers[schedule.name] = (
-            IntervalTrigger(seconds=every_seconds, start_date=_INTERVAL_EPOCH, timezone=dt.UTC)
-            if every_seconds
-            else cron
-        )
-    return triggers
-
-
 class Schedules:
     """The schedules of one bot process. `start_scheduler`/`stop_scheduler` follow the lease."""
 
@@ -164,13 +92,15 @@ class Schedules:
         engine_factory: Callable[[], Engine],
         *,
         state_url: str,
-        store: RunStore | None = None,
+        store: schedule_posting.RunStore | None = None,
         options: Options | None = None,
         identity: str | None = None,
         clock: clock_mod.Clock | None = None,
     ) -> None:
         self.options = options or Options()
-        self.triggers = build_triggers(config.schedules, self.options.every_seconds)
+        self.triggers = schedule_triggers.build_triggers(
+            config.schedules, self.options.every_seconds
+        )
         self.settings = config
         self.web_client = web_client
         self.engine_factory = engine_factory
@@ -280,7 +210,7 @@ class Schedules:
         raise errors.UsageError(f"unknown schedule {name!r} (known: {known})")
 
     # ------------------------------------------------------------------ posting
-    def run_scheduled(self, name: str) -> Posted | None:
+    def run_scheduled(self, name: str) -> schedule_posting.Posted | None:
         """The job body: post schedule `name` to its channel, if we still lead."""
         if self.elector is not None and not self.elector.is_leader:
             log.warning("%s skipped %s: no longer the leader", self.identity, name)
@@ -290,7 +220,9 @@ class Schedules:
         tick = self.last_tick(name, now) or now
         return self._post(schedule, schedule.channel, "schedule", tick=tick)
 
-    def post_report_now(self, name: str, channel_or_user: str, *, user: str = "") -> Posted:
+    def post_report_now(
+        self, name: str, channel_or_user: str, *, user: str = ""
+    ) -> schedule_posting.Posted:
         """`/myctl report NAME`: post one now to the caller (a channel ID, or a user ID for a
         DM). Any replica may do this; it does not touch the scheduler."""
         schedule = self.schedule(name)
@@ -298,68 +230,26 @@ class Schedules:
 
     def last_tick(self, name: str, now: dt.datetime) -> dt.datetime | None:
         """The latest fire time at or before `now` (the tick being run, with coalescing)."""
-        return _previous_fire(self.triggers[name], now + dt.timedelta(microseconds=1))
+        return schedule_triggers.previous_fire(
+            self.triggers[name], now + dt.timedelta(microseconds=1)
+        )
 
     def _post(
         self, schedule: settings.Schedule, channel: str, user: str, *, tick: dt.datetime | None
-    ) -> Posted:
+    ) -> schedule_posting.Posted:
         anchor = tick or self.clock.now()
-        since = _previous_fire(self.triggers[schedule.name], anchor)
-        run_id = self._start_run(schedule, channel, user)
-        try:
-            report = reports.gather(
-                self.engine_factory(),
-                schedule.name,
-                schedule.reports,
-                runs=self.store,
-                since=since or anchor - dt.timedelta(days=1),
-            )
-            rendered = rendering.render(report, tick=tick)
-            response = self.web_client.chat_postMessage(
-                channel=channel, text=rendered.text, blocks=rendered.blocks
-            )
-            posted_channel, ts = str(response["channel"]), str(response["ts"])
-            if rendered.file is not None:
-                self.web_client.files_upload_v2(
-                    channel=posted_channel,
-                    thread_ts=ts,
-                    content=rendered.file.content,
-                    filename=rendered.file.filename,
-                    title=rendered.file.title,
-                )
-        except Exception as exc:
-            self._finish_run(run_id, errors.EXIT_FAILED, f"report {schedule.name} failed: {exc}")
-            raise
-        overall = report.overall
-        self._finish_run(
-            run_id, errors.EXIT_OK, f"posted report {schedule.name} ({overall.value}) to {channel}"
+        since = schedule_triggers.previous_fire(self.triggers[schedule.name], anchor)
+        return schedule_posting.post(
+            schedule,
+            channel,
+            user,
+            tick=tick,
+            since=since or anchor - dt.timedelta(days=1),
+            web_client=self.web_client,
+            engine_factory=self.engine_factory,
+            store=self.store,
+            identity=self.identity,
         )
-        return Posted(schedule.name, posted_channel, ts, overall, rendered.file is not None)
-
-    def _start_run(self, schedule: settings.Schedule, channel: str, user: str) -> str | None:
-        if self.store is None:
-            return None
-        try:
-            return self.store.start_run(
-                command="report",
-                argv=[schedule.name],
-                user=user,
-                channel=channel,
-                source="schedule",
-                dry_run=False,
-                owner=self.identity,
-            )
-        except errors.MyctlError as exc:  # the audit trail is down: still post the report
-            log.warning("could not record the report run: %s", exc)
-            return None
-
-    def _finish_run(self, run_id: str | None, exit_code: int, summary: str) -> None:
-        if self.store is None or run_id is None:
-            return
-        try:
-            self.store.finish_run(run_id, exit_code=exit_code, summary=summary)
-        except errors.MyctlError as exc:
-            log.warning("could not record the report outcome: %s", exc)
 
     # ------------------------------------------------------------------ internals
     def _on_event(self, event: Any) -> None:
@@ -438,7 +328,7 @@ def start_schedules(
     engine_factory: Callable[[], Engine],
     *,
     state_url: str,
-    store: RunStore | None = None,
+    store: schedule_posting.RunStore | None = None,
     kubeconfig: str | None = None,
     kube_context: str | None = None,
     identity: str | None = None,
@@ -481,16 +371,3 @@ def default_identity() -> str:
     with the same name never mistakes the old process's lease for its own."""
     host = os.environ.get("HOSTNAME") or socket.gethostname()
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-def _previous_fire(trigger: Trigger, before: dt.datetime) -> dt.datetime | None:
-    """The latest fire time strictly before `before` (APScheduler 3 only searches forwards)."""
-    for window in _LOOKBACK:
-        latest: dt.datetime | None = None
-        fire = trigger.get_next_fire_time(None, before - window)
-        while fire is not None and fire < before:
-            latest = fire
-            fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(microseconds=1))
-        if latest is not None:
-            return latest
-    return None

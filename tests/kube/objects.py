@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client as k8s_client
@@ -71,18 +69,6 @@ def daemonset(api: k8s_client.ApiClient, namespace: str, name: str, image: str) 
             },
         },
     )
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    """Poll `predicate` until truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)  # polling interval, not a wait for a condition
 
 
 def deployment_available(api: k8s_client.ApiClient, namespace: str, name: str) -> bool:

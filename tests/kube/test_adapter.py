@@ -24,6 +24,7 @@ from kubernetes import client as k8s_client
 from commands.kube import client, port
 from commands.values import clock, errors, workloads
 from tests.support import controlplane as cp
+from tests.support import kubepki, processes
 
 Kind = workloads.Kind
 kube = pytest.mark.kube
@@ -313,7 +314,7 @@ def test_a_service_account_without_rbac_gets_permission_denied_naming_what_it_tr
 def test_rejected_credentials_are_reported_as_unauthorized(
     control_plane: cp.ControlPlane, tmp_path: Path
 ) -> None:
-    kubeconfig = cp.write_kubeconfig(
+    kubeconfig = kubepki.write_kubeconfig(
         tmp_path / "bad-token", control_plane.server, control_plane.ca_file, user="x", token="bogus"
     )
 
@@ -331,10 +332,10 @@ def test_server_version_names_the_api_server_release(cluster: client.KubeCluster
 
 
 def test_an_unreachable_server_raises_cluster_unreachable_quickly(tmp_path: Path) -> None:
-    server = f"https://127.0.0.1:{cp.free_port()}"  # bound and released: nothing listens
+    server = f"https://127.0.0.1:{processes.free_port()}"  # bound and released: nothing listens
     ca = tmp_path / "ca.crt"
     ca.write_text("")
-    kubeconfig = cp.write_kubeconfig(tmp_path / "config", server, ca, user="u", token="t0k3n")
+    kubeconfig = kubepki.write_kubeconfig(tmp_path / "config", server, ca, user="u", token="t0k3n")
     started = time.monotonic()
 
     with (
@@ -364,7 +365,7 @@ def test_an_invalid_kubeconfig_file_raises_cluster_unreachable_without_its_conte
 def test_a_missing_kubeconfig_or_unknown_context_raises_cluster_unreachable(
     tmp_path: Path,
 ) -> None:
-    good = cp.write_kubeconfig(
+    good = kubepki.write_kubeconfig(
         tmp_path / "config", "https://127.0.0.1:1", tmp_path / "ca", user="u", token="t"
     )
 

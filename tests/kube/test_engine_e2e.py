@@ -16,6 +16,7 @@ from commands.kube import client, port
 from commands.values import settings
 from tests.kube import objects
 from tests.support import controlplane as cp
+from tests.support import polling
 
 pytestmark = pytest.mark.kube
 API = "registry.example.com/team/api:1.4.2"
@@ -136,7 +137,7 @@ def test_restart_lands_the_annotation_and_the_controller_rolls_a_new_replicaset(
 ) -> None:
     objects.deployment(kube_admin, kube_namespace, "api", API)
     apps = k8s_client.AppsV1Api(kube_admin)
-    objects.wait_until(
+    polling.wait_until(
         lambda: objects.deployment_available(kube_admin, kube_namespace, "api"), what="api ready"
     )
     result = myctl(
@@ -166,7 +167,7 @@ def test_dry_run_restart_leaves_the_resource_version_unchanged(
     objects.deployment(kube_admin, kube_namespace, "api", API)
     apps = k8s_client.AppsV1Api(kube_admin)
     # Let the controllers settle first: their status writes would change resourceVersion too.
-    objects.wait_until(
+    polling.wait_until(
         lambda: objects.deployment_available(kube_admin, kube_namespace, "api"), what="api ready"
     )
     before = apps.read_namespaced_deployment("api", kube_namespace).metadata.resource_version

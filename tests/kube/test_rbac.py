@@ -19,6 +19,7 @@ from kubernetes import config as k8s_config
 from commands.cli import main, parser
 from tests.kube import objects
 from tests.support import controlplane as cp
+from tests.support import polling
 
 pytestmark = pytest.mark.kube
 API = "registry.example.com/team/api:1.4.2"
@@ -93,7 +94,7 @@ def _wait_for_authorizer(
         return bool(answer.status.allowed) == allowed
 
     try:
-        objects.wait_until(agrees, timeout=30, what=f"RBAC: {verb} {resource} allowed={allowed}")
+        polling.wait_until(agrees, timeout=30, what=f"RBAC: {verb} {resource} allowed={allowed}")
     finally:
         api.close()
 

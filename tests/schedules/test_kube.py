@@ -23,23 +23,15 @@ from commands.kube import client, lease
 from commands.state import store as state_store
 from commands.values import settings
 from tests.support import controlplane as cp
+from tests.support import polling
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN, SIGNING_SECRET
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
 FAST = lease.LeaseTiming(lease_duration=3, renew_deadline=2, retry_period=0.3)
-
-
-def _wait(predicate: Callable[[], Any], timeout: float, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout}s: {what or predicate!r}")
-        time.sleep(0.05)  # polling interval, not a wait for an outcome
+# Polling period of the waits: short, because some tests measure how soon a handover happens.
+POLL = 0.05
 
 
 class Tracker:
@@ -85,7 +77,7 @@ def test_exactly_one_elector_leads_and_a_stopped_leader_hands_over(
     a = _elector(control_plane, kube_namespace, "a", tracker).start()
     b = _elector(control_plane, kube_namespace, "b", tracker).start()
     try:
-        _wait(tracker.leaders, 10, "a leader")
+        polling.wait_until(tracker.leaders, 10, "a leader", interval=POLL)
         deadline = time.monotonic() + 3 * FAST.lease_duration
         while time.monotonic() < deadline:  # observe several renewals: never two leaders
             assert len(tracker.leaders()) == 1
@@ -95,7 +87,12 @@ def test_exactly_one_elector_leads_and_a_stopped_leader_hands_over(
         leader, other = (a, b) if first == "a" else (b, a)
         stopped_at = time.monotonic()
         leader.stop(release=True)
-        _wait(lambda: tracker.leaders() == {other.identity}, FAST.lease_duration, "handover")
+        polling.wait_until(
+            lambda: tracker.leaders() == {other.identity},
+            FAST.lease_duration,
+            "handover",
+            interval=POLL,
+        )
         handover = time.monotonic() - stopped_at
         assert handover < FAST.lease_duration  # released: the next retry takes it
         assert _lease(control_plane, kube_namespace)["spec"]["holderIdentity"] == other.identity
@@ -123,13 +120,15 @@ def test_leader_whose_renewals_fail_stops_before_the_lease_expires(
     a = _elector(control_plane, ns, "a", tracker, kubeconfig).start()
     b: lease.LeaderElector | None = None
     try:
-        _wait(lambda: tracker.leaders() == {"a"}, 10, "a leads")
+        polling.wait_until(lambda: tracker.leaders() == {"a"}, 10, "a leads", interval=POLL)
         b = _elector(control_plane, ns, "b", tracker).start()  # admin: never loses access
         # Cut a off: its renewals are now refused (403), as with an API server it cannot reach.
         control_plane.request(
             "DELETE", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings/lease"
         )
-        _wait(lambda: "b" in tracker.leaders(), 4 * FAST.lease_duration, "b takes over")
+        polling.wait_until(
+            lambda: "b" in tracker.leaders(), 4 * FAST.lease_duration, "b takes over", interval=POLL
+        )
         with tracker.lock:
             events = list(tracker.events)
         a_stopped = next(t for who, what, t in events if (who, what) == ("a", "stopped"))
@@ -202,7 +201,9 @@ def test_stuck_rollout_appears_in_the_scheduled_report(
     control_plane.apply_objects([_deployment(kube_namespace, "stuck", never_ready=True)])
     # Wait until the controller has observed it, so the report reads a settled status.
     path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/stuck"
-    _wait(lambda: _status(control_plane, path).get("observedGeneration"), 20)
+    polling.wait_until(
+        lambda: _status(control_plane, path).get("observedGeneration"), 20, interval=POLL
+    )
     text = _fire_now(reporter[0], slack_emulator)
     assert text.startswith(":large_yellow_circle:")
     assert f"`{kube_namespace}/deployment/stuck`" in text
@@ -217,7 +218,9 @@ def test_healthy_namespace_with_fresh_cache_says_healthy(
     schedules, _ = reporter
     control_plane.apply_objects([_deployment(kube_namespace, "web")])
     path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web"
-    _wait(lambda: _status(control_plane, path).get("availableReplicas") == 1, 30)
+    polling.wait_until(
+        lambda: _status(control_plane, path).get("availableReplicas") == 1, 30, interval=POLL
+    )
     rebuild.run(schedules.engine_factory())
     text = _fire_now(schedules, slack_emulator)
     assert text.startswith(":large_green_circle: myctl report morning: all healthy")
@@ -277,14 +280,26 @@ def test_two_bot_processes_post_each_tick_once_and_survive_a_killed_leader(
             found = _lease_or_none(control_plane, kube_namespace) or {}
             return (found.get("spec") or {}).get("holderIdentity")
 
-        first = _wait(holder, 30, "a leader")
-        _wait(lambda: len(_ticks(slack_emulator)) >= 4, 30, "ticks from the first leader")
+        first = polling.wait_until(holder, 30, "a leader", interval=POLL)
+        polling.wait_until(
+            lambda: len(_ticks(slack_emulator)) >= 4,
+            30,
+            "ticks from the first leader",
+            interval=POLL,
+        )
         procs[first].send_signal(signal.SIGKILL)
         procs[first].wait(10)
         killed_at, seen = time.monotonic(), len(_ticks(slack_emulator))
         survivor = "p2" if first == "p1" else "p1"
-        _wait(lambda: holder() == survivor, FAST.lease_duration + 2, "takeover")
-        _wait(lambda: len(_ticks(slack_emulator)) >= seen + 3, 30, "ticks after the handover")
+        polling.wait_until(
+            lambda: holder() == survivor, FAST.lease_duration + 2, "takeover", interval=POLL
+        )
+        polling.wait_until(
+            lambda: len(_ticks(slack_emulator)) >= seen + 3,
+            30,
+            "ticks after the handover",
+            interval=POLL,
+        )
         took = time.monotonic() - killed_at
         procs[survivor].send_signal(signal.SIGTERM)
         assert procs[survivor].wait(20) == 0

@@ -8,7 +8,7 @@ import json
 from bot import reports as rendering
 from commands.engine import reports, rollout
 from commands.values import results, workloads
-from tests.support import slack_emulator
+from tests.support import slack_blocks
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 Kind = workloads.Kind
@@ -64,7 +64,7 @@ def test_first_line_carries_the_overall_emoji() -> None:
 
 def test_large_report_stays_within_slack_limits_and_attaches_the_full_list() -> None:
     rendered = rendering.render(_big_report())
-    assert slack_emulator.validate_blocks(rendered.blocks) == []
+    assert slack_blocks.validate_blocks(rendered.blocks) == []
     assert len(rendered.blocks) <= rendering.MAX_BLOCKS
     for block in rendered.blocks:
         if block["type"] == "section":

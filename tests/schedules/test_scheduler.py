@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from commands.engine.context import Engine
 from commands.kube import memory
 from commands.state import store as state_store
 from commands.values import errors, settings, workloads
+from tests.support import polling
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN
 
@@ -27,14 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 MORNING = settings.Schedule(
     "morning", "0 9 * * *", "Europe/Berlin", "C_OPS", ("rollouts", "activity")
 )
-
-
-def _wait(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not met within {timeout}s")
-        time.sleep(0.02)  # polling interval, not a wait for an outcome
 
 
 @pytest.fixture
@@ -89,7 +81,7 @@ def test_tick_missed_within_the_grace_time_posts_once_on_start(
     after = make(grace=300)
     after.start_scheduler()
     slack_emulator.wait_for(lambda: slack_emulator.messages_in("C_OPS"))
-    _wait(lambda: after.executed)
+    polling.wait_until(lambda: after.executed, timeout=10.0, interval=0.02)
     job = after.scheduler.get_job("morning") if after.scheduler else None
     assert job is not None and job.next_run_time > dt.datetime.now(dt.UTC)  # back on the cron
     assert len(slack_emulator.messages_in("C_OPS")) == 1
@@ -103,7 +95,7 @@ def test_tick_missed_beyond_the_grace_time_posts_nothing(
     _down_across_a_tick(make, missed_by=600)
     after = make(grace=300)
     after.start_scheduler()
-    _wait(lambda: after.missed)
+    polling.wait_until(lambda: after.missed, timeout=10.0, interval=0.02)
     assert [name for name, _ in after.missed] == ["morning"]
     assert slack_emulator.calls_to("chat.postMessage") == []
 

@@ -27,8 +27,9 @@ from slack_sdk.webhook import WebhookClient
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
+from tests.support import slack_blocks
 from tests.support.slack_driver import Forgery, SlackDriver, click_payload
-from tests.support.slack_emulator import MAX_BLOCKS, SlackEmulator
+from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 
 pytestmark = pytest.mark.slack
@@ -166,7 +167,10 @@ def _post(web: WebClient, **kwargs: Any) -> Any:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"channel": "C_OPS", "blocks": [SECTION] * (MAX_BLOCKS + 1)}, "invalid_blocks"),
+        (
+            {"channel": "C_OPS", "blocks": [SECTION] * (slack_blocks.MAX_BLOCKS + 1)},
+            "invalid_blocks",
+        ),
         (
             {
                 "channel": "C_OPS",
@@ -192,7 +196,7 @@ def test_payloads_slack_would_reject_are_rejected_and_counted(
 
 
 def test_exactly_fifty_blocks_are_accepted(slack_emulator: SlackEmulator, web: WebClient) -> None:
-    blocks = [{**SECTION, "block_id": f"b{i}"} for i in range(MAX_BLOCKS)]
+    blocks = [{**SECTION, "block_id": f"b{i}"} for i in range(slack_blocks.MAX_BLOCKS)]
     assert web.chat_postMessage(channel="C_OPS", text="x", blocks=blocks)["ok"]
     assert slack_emulator.violations == []
 
@@ -211,7 +215,7 @@ def test_response_url_posts_are_recorded_and_validated(slack_emulator: SlackEmul
     hook = WebhookClient(url)
 
     assert hook.send(text="ephemeral answer", response_type="ephemeral").status_code == 200
-    bad = hook.send(text="x", blocks=[SECTION] * (MAX_BLOCKS + 1))
+    bad = hook.send(text="x", blocks=[SECTION] * (slack_blocks.MAX_BLOCKS + 1))
     assert (bad.status_code, json.loads(bad.body)["error"]) == (400, "invalid_blocks")
     for _ in range(4):
         hook.send(text="more")

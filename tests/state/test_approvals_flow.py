@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot import approvals
+from bot import approval_messages, approvals
 from commands.cli import parser
 from commands.state import store as store_mod
 from commands.values import clock as clocks
 from commands.values import settings
+from tests.support import slack_blocks
 from tests.support import slack_emulator as emu
 from tests.support.slack_plugin import BOT_TOKEN
 
@@ -49,7 +50,7 @@ class Flow:
         self,
         approval_id: str,
         actor: str,
-        action: str = approvals.ACTION_APPROVE,
+        action: str = approval_messages.ACTION_APPROVE,
         groups: frozenset[str] = frozenset(),
         settings_: settings.ApprovalSettings = SETTINGS,
     ) -> approvals.ActionOutcome:
@@ -149,7 +150,7 @@ def test_refused_click_answers_ephemerally_and_is_audited(
     assert outcome.kind is approvals.OutcomeKind.REFUSED and outcome.reason == reason
     assert flow.responses == [
         {
-            "text": approvals.refusal_text(reason, approval),
+            "text": approval_messages.refusal_text(reason, approval),
             "response_type": "ephemeral",
             "replace_original": False,
         }
@@ -168,7 +169,7 @@ def test_self_approval_is_accepted_when_configured(flow: Flow) -> None:
 
 def test_cancel_removes_the_buttons_and_a_later_approve_is_refused(flow: Flow) -> None:
     approval = flow.request()
-    cancelled = flow.click(approval.id, "U_REQ", action=approvals.ACTION_CANCEL)
+    cancelled = flow.click(approval.id, "U_REQ", action=approval_messages.ACTION_CANCEL)
     assert cancelled.kind is approvals.OutcomeKind.CANCELLED
     message = flow.message(approval.id)
     assert _buttons(message) == [] and "Cancelled by <@U_REQ>" in message.all_text()
@@ -180,7 +181,7 @@ def test_cancel_removes_the_buttons_and_a_later_approve_is_refused(flow: Flow) -
 
 def test_a_bystander_cannot_cancel(flow: Flow) -> None:
     approval = flow.request()
-    outcome = flow.click(approval.id, "U_RANDOM", action=approvals.ACTION_CANCEL)
+    outcome = flow.click(approval.id, "U_RANDOM", action=approval_messages.ACTION_CANCEL)
     assert outcome.reason == "not_allowed_to_cancel"
     assert len(_buttons(flow.message(approval.id))) == 2
 
@@ -237,8 +238,8 @@ def test_builders_stay_within_block_kit_limits(flow: Flow) -> None:
         plan_text="x" * 10_000,
     )
     for blocks in (
-        approvals.request_blocks(approval, SETTINGS),
-        approvals.decided_blocks(approval, approvals.expired_status(approval)),
+        approval_messages.request_blocks(approval, SETTINGS),
+        approval_messages.decided_blocks(approval, approval_messages.expired_status(approval)),
     ):
-        assert emu.validate_blocks(blocks) == []
-    assert "<b>" not in str(approvals.request_blocks(approval, SETTINGS))
+        assert slack_blocks.validate_blocks(blocks) == []
+    assert "<b>" not in str(approval_messages.request_blocks(approval, SETTINGS))

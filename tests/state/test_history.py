@@ -8,7 +8,7 @@ from bot import audit
 from commands.state import store as store_mod
 from commands.values import clock as clocks
 from commands.values import errors
-from tests.support import slack_emulator as emu
+from tests.support import slack_blocks
 
 
 def _run(store: store_mod.StateStore, exit_code: int | None, summary: str = "ok") -> str:
@@ -55,7 +55,7 @@ def test_history_of_many_long_runs_stays_within_block_kit_limits(
     for _ in range(audit.MAX_HISTORY):
         _run(store, 0, summary="<x>" * 400)
     blocks = audit.history_blocks(store.history(audit.MAX_HISTORY))
-    assert emu.validate_blocks(blocks) == []
+    assert slack_blocks.validate_blocks(blocks) == []
     assert "<x>" not in str(blocks)
 
 

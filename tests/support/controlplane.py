@@ -9,18 +9,17 @@ and by `scripts/kube-local` (detached, survives the script). There is no kubelet
 scheduler: `tests/support/fake_kubelet.py` binds pods and marks them Ready.
 
 Only loopback, only free ports (the OS picks them), everything in one work directory.
+Certificates and kubeconfigs are made by `tests/support/kubepki.py`; pids, ports and memory
+are handled by `tests/support/processes.py`.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,8 @@ from typing import Any
 
 import requests
 import yaml
+
+from tests.support import kubepki, processes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBE_BUILD = REPO_ROOT / "scripts" / "kube-build"
@@ -66,6 +67,15 @@ CONTROLLERS = (
 )
 
 
+# Re-exported for the callers that know these as controlplane.<name> (scripts/kube-local, bench/,
+# tests); they live in processes and kubepki.
+free_port = processes.free_port
+kill_pids = processes.kill_pids
+pid_alive = processes.pid_alive
+rss_kib = processes.rss_kib
+write_kubeconfig = kubepki.write_kubeconfig
+
+
 class ControlPlaneError(RuntimeError):
     """The control plane could not be built, started or reached."""
 
@@ -86,126 +96,6 @@ def build_binaries(env: Mapping[str, str] | None = None) -> Path:
     if proc.returncode != 0:
         raise ControlPlaneError(f"scripts/kube-build failed:\n{proc.stderr[-4000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    """A free loopback port, by binding port 0 (never a fixed port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def kill_pids(pids: Iterable[int], grace: float = 5.0) -> None:
-    """SIGTERM each pid, then SIGKILL the ones still alive after `grace` seconds."""
-    alive = []
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-            alive.append(pid)
-    deadline = time.monotonic() + grace
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _pid_alive(p)]
-        if alive:
-            time.sleep(0.05)
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _pid_alive(pid: int) -> bool:
-    # Reap our own children so they do not linger as zombies that look alive.
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _die_with_parent() -> None:
-    """Linux PR_SET_PDEATHSIG: if the test process is SIGKILLed (CI timeout), atexit never
-    runs; the kernel then kills the control plane instead of leaving it orphaned."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid still exists."""
-    return _pid_alive(pid)
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process in KiB (0 when gone), read from /proc."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _make_cert(pki: Path, name: str, subject: str, ext: str) -> None:
-    """An EC P-256 key and a certificate signed by pki/ca (EC keys: fast to generate)."""
-    (pki / f"{name}.ext").write_text(
-        ext + "\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
-    )
-    _openssl(
-        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=pki,
-    )  # fmt: skip
-    _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt", "-extfile", f"{name}.ext",
-        cwd=pki,
-    )  # fmt: skip
-
-
-def write_kubeconfig(
-    path: Path,
-    server: str,
-    ca_file: Path,
-    *,
-    user: str,
-    cert: Path | None = None,
-    key: Path | None = None,
-    token: str | None = None,
-    namespace: str | None = None,
-) -> Path:
-    """Write a one-context kubeconfig with either a client cert or a bearer token."""
-    creds: dict[str, str] = {}
-    if token is not None:
-        creds["token"] = token
-    if cert is not None and key is not None:
-        creds.update({"client-certificate": str(cert), "client-key": str(key)})
-    context: dict[str, str] = {"cluster": "myctl-test", "user": user}
-    if namespace:
-        context["namespace"] = namespace
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "myctl-test",
-                "cluster": {"server": server, "certificate-authority": str(ca_file)},
-            }
-        ],
-        "users": [{"name": user, "user": creds}],
-        "contexts": [{"name": "myctl-test", "context": context}],
-        "current-context": "myctl-test",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    path.chmod(0o600)
-    return path
 
 
 class ControlPlane:
@@ -246,7 +136,7 @@ class ControlPlane:
         if not self.detach:
             atexit.register(self.stop)
         try:
-            self._make_pki()
+            kubepki.make_pki(self.pki)
             self._start_etcd()
             self._start_apiserver()
             self._wait_ready()
@@ -259,7 +149,7 @@ class ControlPlane:
 
     def stop(self) -> None:
         """Kill every process this object started (by pid) and remove an owned temp dir."""
-        kill_pids([p.pid for p in self.procs.values()])
+        processes.kill_pids([p.pid for p in self.procs.values()])
         for proc in self.procs.values():
             with contextlib.suppress(Exception):
                 proc.wait(timeout=1)
@@ -280,7 +170,7 @@ class ControlPlane:
 
     def rss_kib(self) -> int:
         """Summed resident memory of the processes, in KiB."""
-        return sum(rss_kib(pid) for pid in self.pids.values())
+        return sum(processes.rss_kib(pid) for pid in self.pids.values())
 
     def state(self) -> dict[str, Any]:
         """What scripts/kube-local persists to find and stop a detached control plane."""
@@ -305,7 +195,7 @@ class ControlPlane:
             stdin=subprocess.DEVNULL,
             cwd=self.workdir,
             start_new_session=self.detach,
-            preexec_fn=None if self.detach else _die_with_parent,
+            preexec_fn=None if self.detach else processes.die_with_parent,
         )
         log.close()
 
@@ -315,48 +205,8 @@ class ControlPlane:
                 tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise ControlPlaneError(f"{name} exited with {proc.returncode}:\n{tail}")
 
-    def _make_pki(self) -> None:
-        """CA, serving cert, admin (system:masters) and controller-manager client certs,
-        and the service-account signing key (so TokenRequest works)."""
-        self.pki.mkdir(parents=True, exist_ok=True)
-        _openssl(
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
-            "-subj", "/CN=myctl-test-ca",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-            cwd=self.pki,
-        )  # fmt: skip
-        client = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-        _make_cert(
-            self.pki,
-            "apiserver",
-            "/CN=kube-apiserver",
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-            "extendedKeyUsage=serverAuth\n"
-            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
-            "DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1",
-        )
-        _make_cert(
-            self.pki,
-            "admin",
-            "/O=system:masters/CN=myctl-admin",
-            client + "extendedKeyUsage=clientAuth",
-        )
-        _make_cert(
-            self.pki,
-            "controller-manager",
-            "/CN=system:kube-controller-manager",
-            client + "extendedKeyUsage=clientAuth",
-        )
-        _openssl(
-            "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "sa.key",
-            cwd=self.pki,
-        )  # fmt: skip
-        _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=self.pki)
-
     def _start_etcd(self) -> None:
-        client, peer = free_port(), free_port()
+        client, peer = processes.free_port(), processes.free_port()
         self.ports.update(etcd=client, etcd_peer=peer)
         self._spawn(
             "etcd",
@@ -375,7 +225,7 @@ class ControlPlane:
         )
 
     def _start_apiserver(self) -> None:
-        port = free_port()
+        port = processes.free_port()
         self.ports["apiserver"] = port
         self.server = f"https://127.0.0.1:{port}"
         pki = self.pki
@@ -405,7 +255,7 @@ class ControlPlane:
         )
 
     def _start_controller_manager(self) -> None:
-        kcfg = write_kubeconfig(
+        kcfg = kubepki.write_kubeconfig(
             self.workdir / "controller-manager.kubeconfig",
             self.server,
             self.ca_file,
@@ -413,7 +263,7 @@ class ControlPlane:
             cert=self.pki / "controller-manager.crt",
             key=self.pki / "controller-manager.key",
         )
-        port = free_port()
+        port = processes.free_port()
         self.ports["controller_manager"] = port
         self._spawn(
             "kube-controller-manager",
@@ -433,7 +283,7 @@ class ControlPlane:
         )
 
     def _wait_ready(self) -> None:
-        write_kubeconfig(
+        kubepki.write_kubeconfig(
             self.kubeconfig,
             self.server,
             self.ca_file,
@@ -511,7 +361,7 @@ class ControlPlane:
             },
         )
         target = Path(path) if path else self.workdir / "sa" / f"{namespace}.{name}.kubeconfig"
-        return write_kubeconfig(
+        return kubepki.write_kubeconfig(
             target,
             self.server,
             self.ca_file,
