@@ -67,15 +67,6 @@ CONTROLLERS = (
 )
 
 
-# Re-exported for the callers that know these as controlplane.<name> (scripts/kube-local, bench/,
-# tests); they live in processes and kubepki.
-free_port = processes.free_port
-kill_pids = processes.kill_pids
-pid_alive = processes.pid_alive
-rss_kib = processes.rss_kib
-write_kubeconfig = kubepki.write_kubeconfig
-
-
 class ControlPlaneError(RuntimeError):
     """The control plane could not be built, started or reached."""
 
