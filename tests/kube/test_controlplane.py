@@ -5,8 +5,6 @@ If these fail, every other @pytest.mark.kube test is meaningless, so they run fi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +14,11 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from tests.support import controlplane as cp
-from tests.support import fake_kubelet
+from tests.support import fake_kubelet, polling
 
 pytestmark = pytest.mark.kube
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
-    """Poll until predicate() is truthy; fail with the last value after the deadline."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout}s (last value: {value!r})")
 
 
 def deployment(name: str, replicas: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -77,7 +63,7 @@ def test_fake_node_is_registered_and_ready(kube_admin: k8s_client.ApiClient) -> 
         node = core.read_node(fake_kubelet.NODE_NAME)
         return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
-    wait_for(ready, timeout=30)
+    polling.wait_until(ready, timeout=30)
 
 
 def test_deployment_with_two_replicas_becomes_available(
@@ -85,7 +71,9 @@ def test_deployment_with_two_replicas_becomes_available(
 ) -> None:
     apps = k8s_client.AppsV1Api(kube_admin)
     apps.create_namespaced_deployment(kube_namespace, deployment("web", 2))
-    wait_for(lambda: rollout_complete(apps.read_namespaced_deployment("web", kube_namespace)))
+    polling.wait_until(
+        lambda: rollout_complete(apps.read_namespaced_deployment("web", kube_namespace))
+    )
 
     # A restart (what myctl does) rolls out to completion too, and old pods drain.
     patch = {
@@ -102,7 +90,7 @@ def test_deployment_with_two_replicas_becomes_available(
         pods = k8s_client.CoreV1Api(kube_admin).list_namespaced_pod(kube_namespace).items
         return rollout_complete(d) and len(pods) == 2
 
-    wait_for(restarted)
+    polling.wait_until(restarted)
 
 
 def test_never_ready_deployment_does_not_become_available(
@@ -118,7 +106,7 @@ def test_never_ready_deployment_does_not_become_available(
         return [p for p in pods if p.status.phase == "Running" and p.spec.node_name]
 
     # Bound and Running proves the fake kubelet handled it; it must still not be Ready.
-    pod = wait_for(running_pods)[0]
+    pod = polling.wait_until(running_pods)[0]
     assert any(c.type == "Ready" and c.status == "False" for c in pod.status.conditions)
     d = apps.read_namespaced_deployment("stuck", kube_namespace)
     assert not rollout_complete(d)
@@ -199,5 +187,5 @@ def test_statefulset_and_daemonset_pods_become_ready(
         s = apps.read_namespaced_daemon_set("agent", kube_namespace).status
         return s.desired_number_scheduled == 1 and (s.number_available or 0) == 1
 
-    wait_for(sts_ready)
-    wait_for(ds_ready)
+    polling.wait_until(sts_ready)
+    polling.wait_until(ds_ready)
