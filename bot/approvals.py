@@ -231,13 +231,17 @@ def _refuse(
     approval: records.ApprovalRecord | None,
     reason: str,
 ) -> ActionOutcome:
-    text = approval_messages.refusal_text(reason, approval)
-    respond(text=text, response_type="ephemeral", replace_original=False)
+    # Audit first: the trail must hold the refusal even if answering the clicker fails.
     store.record_event(
         "approval.refused",
         actor=actor,
         channel=approval.channel if approval else "",
         details={"approval_id": approval_id, "action": action_id, "reason": reason},
+    )
+    respond(
+        text=approval_messages.refusal_text(reason, approval),
+        response_type="ephemeral",
+        replace_original=False,
     )
     return ActionOutcome(OutcomeKind.REFUSED, approval, reason=reason)
 

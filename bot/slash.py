@@ -120,7 +120,7 @@ def run_job(
     )
     if not decision.allowed:
         log.info("refused %s for %s in %s: %s", inv.command, user, channel, decision.reason)
-        talk.ephemeral(messages.refused(inv.command, decision.reason))
+        # Audit first, then answer: a test (or an auditor) that sees the answer sees the record.
         if services.store is not None:
             try:
                 audit.record_refusal(
@@ -133,6 +133,7 @@ def run_job(
                 )
             except errors.MyctlError as exc:
                 log.warning("could not audit the refusal: %s", exc)
+        talk.ephemeral(messages.refused(inv.command, decision.reason))
         services.metrics.command_finished(inv.command, errors.EXIT_USAGE)
         return
     if isinstance(inv, botcommands.BotCommand):

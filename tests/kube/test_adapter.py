@@ -24,7 +24,7 @@ from kubernetes import client as k8s_client
 from commands.kube import client, port
 from commands.values import clock, errors, workloads
 from tests.support import controlplane as cp
-from tests.support import kubepki, processes
+from tests.support import kubepki, polling, processes
 
 Kind = workloads.Kind
 kube = pytest.mark.kube
@@ -212,6 +212,17 @@ def test_dry_run_patch_leaves_the_object_unchanged(
     control_plane.apply_objects([_deployment(kube_namespace, "api")])
     ref = workloads.WorkloadRef(Kind.DEPLOYMENT, kube_namespace, "api")
     path = _deployment_path(kube_namespace, "api")
+
+    def settled() -> bool:
+        # The controllers write status after creation, which changes resourceVersion too.
+        obj = control_plane.request("GET", path)
+        status = obj.get("status") or {}
+        return bool(
+            status.get("observedGeneration") == obj["metadata"]["generation"]
+            and status.get("availableReplicas", 0) == obj["spec"]["replicas"]
+        )
+
+    polling.wait_until(settled, timeout=60, what="the deployment to settle")
     before = control_plane.request("GET", path)["metadata"]["resourceVersion"]
 
     answer = cluster.patch_restart(ref, RESTARTED, dry_run=True)
