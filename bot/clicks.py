@@ -51,23 +51,40 @@ def on_click(
         respond=respond,
     )
     if outcome.execute and outcome.approval is not None:
-        _execute(services, outcome)
+        _execute(services, outcome, _clicked_message(body))
     return outcome
 
 
-def _execute(services: services_mod.Services, outcome: approvals.ActionOutcome) -> None:
+def _clicked_message(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message whose button was clicked: the request's own message.
+
+    Authoritative even before the store has recorded the message's ts (a click can arrive
+    between chat.postMessage answering and that write, with several replicas especially)."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return (str(channel) if channel else None, str(ts) if ts else None)
+
+
+def _execute(
+    services: services_mod.Services,
+    outcome: approvals.ActionOutcome,
+    clicked: tuple[str | None, str | None],
+) -> None:
     approval = outcome.approval
     assert approval is not None
+    clicked_channel, clicked_ts = clicked
+    message_ts = outcome.message_ts or clicked_ts
     talk = delivery.Delivery(
         services.client,
         services.metrics,
-        channel=outcome.channel or approval.channel,
+        channel=(outcome.channel if outcome.message_ts else clicked_channel) or approval.channel,
         user=approval.requester,
         response_url=None,
     )
-    if outcome.message_ts:
+    if message_ts:
         # The request's message becomes the run's progress message.
-        talk.ts = outcome.message_ts
+        talk.ts = message_ts
         talk.target = delivery.Target.CHANNEL
     try:
         inv = parser.parse(list(approval.argv))
