@@ -32,6 +32,8 @@ import argparse
 import concurrent.futures
 import json
 import math
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -54,7 +56,7 @@ from bot import config as config_mod
 from bot import http_server
 from commands.kube import client as kube_client
 from commands.kube import port
-from tests.support import controlplane, fake_kubelet
+from tests.support import controlplane, fake_kubelet, processes
 from tests.support.slack_driver import DriverResponse, SlackDriver
 from tests.support.slack_emulator import Message, SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN, SIGNING_SECRET
@@ -105,9 +107,21 @@ def write_config(path: Path) -> Path:
 class Harness:
     plane: controlplane.ControlPlane
     emulator: SlackEmulator
-    bot: app_mod.Bot
     url: str
-    ack_samples: list[float]  # the bot's own received → acked, in seconds
+    ack_samples: list[float]  # the bot's own received → acked, in seconds (in-process bot only)
+    bot: app_mod.Bot | None = None  # None: the bot is a `python -m bot` process
+
+    @property
+    def metrics_url(self) -> str:
+        return self.url.replace("/slack/events", "/metrics")
+
+    def metric(self, name: str) -> float:
+        """One unlabelled sample from the bot's /metrics (works for both kinds of bot)."""
+        text = requests.get(self.metrics_url, timeout=10).text
+        found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+        if found is None:
+            raise RuntimeError(f"{name} is missing from /metrics")
+        return float(found.group(1))
 
     def slash(self, text: str, channel: str = ACK_CHANNEL) -> DriverResponse:
         """One signed `/myctl text` on a fresh connection (as Slack would open one)."""
@@ -121,21 +135,35 @@ class Harness:
 
     @property
     def depth(self) -> int:
-        return self.bot.services.runner.depth
+        if self.bot is not None:
+            return self.bot.services.runner.depth
+        return int(self.metric("myctl_bot_job_queue_depth"))
 
     def wait_depth(self, at_most: int, timeout: float = RUN_DEADLINE) -> None:
         self.emulator.wait_for(lambda: self.depth <= at_most, timeout=timeout, interval=0.05)
 
 
 @contextmanager
-def harness(workers: int, queue: int, backlog: int | None) -> Iterator[Harness]:
-    """Control plane + fake kubelet + emulator + the bot over HTTP; all stopped on exit."""
+def harness(
+    workers: int, queue: int, backlog: int | None, in_process_bot: bool
+) -> Iterator[Harness]:
+    """Control plane + fake kubelet + emulator + the bot over HTTP; all stopped on exit.
+
+    By default the bot is its own `python -m bot` process, as deployed: the emulator (which
+    stands in for Slack, another machine) then does not share the bot's GIL. `in_process_bot`
+    builds it in this process instead, which also records every ack the bot observes."""
     with ExitStack() as stack:
         plane = stack.enter_context(common.control_plane())
         kubelet = fake_kubelet.FakeKubelet(str(plane.kubeconfig)).start()
         stack.callback(kubelet.stop)
         emulator = stack.enter_context(SlackEmulator(bot_token=BOT_TOKEN))
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="slack-bench-")))
+        if not in_process_bot:
+            if backlog is not None:
+                raise SystemExit("--listen-backlog needs --in-process-bot")
+            url = stack.enter_context(bot_process(plane, emulator, tmp, workers, queue))
+            yield Harness(plane, emulator, url, [])
+            return
         config = config_mod.BotConfig(
             bot_token=BOT_TOKEN,
             signing_secret=SIGNING_SECRET,
@@ -172,7 +200,56 @@ def harness(workers: int, queue: int, backlog: int | None) -> Iterator[Harness]:
         server.start()
         stack.callback(server.stop)
         url = f"http://127.0.0.1:{server.port}/slack/events"
-        yield Harness(plane, emulator, bot, url, samples)
+        yield Harness(plane, emulator, url, samples, bot)
+
+
+@contextmanager
+def bot_process(
+    plane: controlplane.ControlPlane, emulator: SlackEmulator, tmp: Path, workers: int, queue: int
+) -> Iterator[str]:
+    """`python -m bot` in HTTP mode on a free port; yields its /slack/events URL."""
+    port_number = processes.free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.api_url,
+        "PORT": str(port_number),
+        "KUBECONFIG": str(plane.kubeconfig),
+        "MYCTL_CONFIG": str(write_config(tmp / "myctl.yaml")),
+        "MYCTL_STATE_URL": f"sqlite:///{tmp / 'state.db'}",
+        "MYCTL_BOT_JOB_WORKERS": str(workers),
+        "MYCTL_BOT_JOB_QUEUE": str(queue),
+        "MYCTL_INSTANCE_ID": "slack-bench",
+        "MYCTL_LOG_LEVEL": "WARNING",
+    }
+    log = (tmp / "bot.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot"], env=env, cwd=common.REPO_ROOT, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port_number}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # poll /healthz until the bot listens (or fail with its log)
+            if proc.poll() is not None:
+                raise RuntimeError(f"the bot exited: {(tmp / 'bot.log').read_text()}")
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bot did not start listening within 60 s")
+            time.sleep(0.1)
+        yield f"{base}/slack/events"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
 
 
 def final_message(emulator: SlackEmulator, channel: str, timeout: float) -> Message:
@@ -199,7 +276,8 @@ def percentile(samples: Sequence[float], q: float) -> float:
 @dataclass(frozen=True)
 class Round:
     client: list[float]  # seconds, request → HTTP 200, per command
-    server: list[float]  # seconds, the bot's received → acked
+    server: list[float]  # seconds, the bot's received → acked (in-process bot only)
+    server_mean: float  # seconds, mean of the bot's own acks this round, from /metrics
     busy: int
     not_ok: int
     failed: Counter[str]  # connection errors, by exception name (no HTTP answer at all)
@@ -310,16 +388,23 @@ class LoadGenerator:
 def fire(h: Harness, load: LoadGenerator, texts: Sequence[str], long_runs: int) -> Round:
     before = long_runs_in_progress(h)
     first_sample = len(h.ack_samples)
+    ack_sum, ack_count = (
+        h.metric("myctl_bot_ack_seconds_sum"),
+        h.metric("myctl_bot_ack_seconds_count"),
+    )
     urls = [h.emulator.new_response_url() for _ in texts]
     outcomes = load.burst(h.url, texts, urls)
     answers = [o for o in outcomes if not isinstance(o, str)]
     failed = Counter(o for o in outcomes if isinstance(o, str))
     server = h.ack_samples[first_sample:]
+    acked = h.metric("myctl_bot_ack_seconds_count") - ack_count
+    server_mean = (h.metric("myctl_bot_ack_seconds_sum") - ack_sum) / acked if acked else math.nan
     # Let this round's jobs finish, so rounds do not pile up on the runner.
     h.wait_depth(long_runs)
     return Round(
         client=[seconds for seconds, status, _ in answers if status == 200],
         server=list(server),
+        server_mean=server_mean,
         busy=sum(BUSY_PREFIX in body for _, _, body in answers),
         not_ok=sum(status != 200 for _, status, _ in answers),
         failed=failed,
@@ -338,7 +423,8 @@ def part_ack(
             for i in range(5)
         ],
     )
-    h.bot.services.cluster.get()  # the kubernetes import and connect, once, before timing
+    if h.bot is not None:
+        h.bot.services.cluster.get()  # the kubernetes import and connect, before timing
     start_long_runs(h, long_runs)
     # Untimed warm-up: first use of every code path (parser, engine, client pools).
     for text in ack_commands(4):
@@ -350,6 +436,10 @@ def part_ack(
             raise RuntimeError("the long runs ended before the rounds did; raise LONG_TIMEOUT")
         results.append(fire(h, load, ack_commands(commands), long_runs))
     return results
+
+
+def _ms_or_dash(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else common.ms(seconds)
 
 
 def no_answer(failed: Counter[str]) -> str:
@@ -366,8 +456,9 @@ def report_ack(results: Sequence[Round], commands: int, long_runs: int) -> None:
                 common.ms(statistics.median(r.client)),
                 common.ms(percentile(r.client, 0.99)),
                 common.ms(max(r.client)),
-                common.ms(statistics.median(r.server)),
-                common.ms(max(r.server)),
+                _ms_or_dash(statistics.median(r.server) if r.server else math.nan),
+                _ms_or_dash(max(r.server) if r.server else math.nan),
+                _ms_or_dash(r.server_mean),
                 f"{len(r.client)}/{commands}",
                 r.busy,
                 no_answer(r.failed),
@@ -383,8 +474,9 @@ def report_ack(results: Sequence[Round], commands: int, long_runs: int) -> None:
             common.ms(statistics.median(client)),
             f"**{common.ms(p99)}**",
             common.ms(max(client)),
-            common.ms(statistics.median(server)),
-            common.ms(max(server)),
+            _ms_or_dash(statistics.median(server) if server else math.nan),
+            _ms_or_dash(max(server) if server else math.nan),
+            _ms_or_dash(statistics.fmean(r.server_mean for r in results)),
             f"{len(client)}/{commands * len(results)}",
             sum(r.busy for r in results),
             no_answer(sum((r.failed for r in results), Counter())),
@@ -401,6 +493,7 @@ def report_ack(results: Sequence[Round], commands: int, long_runs: int) -> None:
             "client max",
             "bot p50",
             "bot max",
+            "bot mean (/metrics)",
             "HTTP 200",
             "busy",
             "no answer",
@@ -497,13 +590,26 @@ def main() -> int:
         action="store_true",
         help="fire the burst from threads of the bot's process (default: a child process)",
     )
+    parser.add_argument(
+        "--in-process-bot",
+        action="store_true",
+        help="build the bot in this process, beside the emulator (default: `python -m bot`)",
+    )
+    parser.add_argument(
+        "--spare-workers",
+        type=int,
+        default=2,
+        help="job runner workers beyond the long runs (MYCTL_BOT_JOB_WORKERS = long runs + this)",
+    )
     parser.add_argument("--load-generator-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_generator_child:
         return client_loop()
     sizes = [int(s) for s in args.sizes.split(",")]
-    # Room for every long run and every command of a round at once: nothing should be busy.
-    workers = args.long_runs + 8
+    # Room for every long run plus a few workers, and a queue for every command of a round:
+    # nothing is answered "busy". Fewer workers than commands is the point of a bounded
+    # runner: jobs queue instead of all competing with the acks for the bot's one GIL.
+    workers = args.long_runs + args.spare_workers
     queue = args.commands + 8
     print(f"machine: {common.machine()}", flush=True)
     print(f"job runner: {workers} workers, queue {queue}", flush=True)
@@ -511,8 +617,10 @@ def main() -> int:
     print(f"bot listen backlog: {backlog or 'as built by bot.http_server'}", flush=True)
     where = "threads of the bot's process" if args.in_process_client else "a child process"
     print(f"load generator: {where}", flush=True)
+    bot_where = "this process" if args.in_process_bot else "its own process (python -m bot)"
+    print(f"bot: {bot_where}", flush=True)
     load = LoadGenerator(args.in_process_client)
-    with harness(workers, queue, backlog) as h:
+    with harness(workers, queue, backlog, args.in_process_bot) as h:
         try:
             rounds = part_ack(h, load, args.rounds, args.commands, args.long_runs)
         finally:

@@ -110,7 +110,16 @@ def build(
     # Token verification (auth.test at construction) goes through `client`, so SLACK_API_URL:
     # it is kept on, as a wrong token should stop the bot at start, not at the first command.
     try:
-        app = App(client=client, signing_secret=config.signing_secret, logger=log)
+        app = App(
+            client=client,
+            signing_secret=config.signing_secret,
+            logger=log,
+            # Our listeners only parse, ack and hand off to `runner`, so they may run on the
+            # request's own thread. Without this, bolt runs them on its 5-thread listener
+            # executor and the request thread polls for the ack in 10 ms sleeps: at least
+            # 10 ms per ack, and queueing behind those 5 threads in a burst.
+            process_before_response=True,
+        )
         runs.mark_interrupted(client, store, config.instance_id)
     except BaseException:
         store.close()
