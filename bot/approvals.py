@@ -150,8 +150,8 @@ def handle_action(
         if not outcome.won:
             return _lost(client, store, respond, action_id, actor, outcome, now)
         final = outcome.approval or approval
-        _update(client, final, approval_messages.cancelled_status(actor))
         _audit(store, "approval.cancelled", actor, final, {})
+        _update(client, final, approval_messages.cancelled_status(actor))
         return ActionOutcome(OutcomeKind.CANCELLED, final, final.message_channel, final.message_ts)
 
     if action_id != approval_messages.ACTION_APPROVE:

@@ -217,8 +217,8 @@ def execute_run(
         summary = "internal error"
     finally:
         reporter.close()
-    try:
-        talk.finish(final)
-    finally:
-        runs.finish(services, run_id, code, summary, details)
+    # The audit trail first: whoever sees the outcome in Slack can find it in the trail too
+    # (`runs.finish` logs and swallows store errors, so the user still gets the outcome).
+    runs.finish(services, run_id, code, summary, details)
+    talk.finish(final)
     return code
