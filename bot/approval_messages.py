@@ -7,7 +7,6 @@ The flow that posts and updates these messages is bot/approvals.py. No I/O here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from bot import messages
 from commands.state import records
@@ -17,18 +16,7 @@ ACTION_APPROVE = "myctl_approve"
 ACTION_CANCEL = "myctl_cancel"
 ACTIONS_BLOCK_ID = "myctl_approval_actions"
 
-Block = dict[str, Any]
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters (&, <, >) so user input cannot forge mentions/links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fit(text: str, limit: int = messages.MAX_SECTION_TEXT) -> str:
-    if len(text) <= limit:
-        return text or " "
-    return text[: limit - 1] + "…"
+Block = messages.Block
 
 
 def command_text(approval: records.ApprovalRecord) -> str:
@@ -49,7 +37,7 @@ def approvers_text(approvals: settings.ApprovalSettings) -> str:
 
 
 def _head(approval: records.ApprovalRecord) -> list[Block]:
-    command = fit(escape(command_text(approval)), 2000)
+    command = messages.fit(messages.escape(command_text(approval)), 2000)
     return [
         {
             "type": "header",
@@ -64,20 +52,20 @@ def _head(approval: records.ApprovalRecord) -> list[Block]:
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": fit(escape(approval.plan_text))},
+            "text": {"type": "mrkdwn", "text": messages.fit(messages.escape(approval.plan_text))},
         },
     ]
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": messages.fit(text)}]}
 
 
 def request_text(approval: records.ApprovalRecord) -> str:
     """Notification fallback text of the request message."""
     return (
         f"Approval needed: <@{approval.requester}> asked to run "
-        f"`{escape(command_text(approval))}` (expires {slack_date(approval.expires_at)})"
+        f"`{messages.escape(command_text(approval))}` (expires {slack_date(approval.expires_at)})"
     )
 
 
@@ -96,9 +84,9 @@ def buttons(approval: records.ApprovalRecord) -> Block:
                     "title": {"type": "plain_text", "text": f"Approve {approval.command}?"[:100]},
                     "text": {
                         "type": "mrkdwn",
-                        "text": fit(
-                            f"This runs `{escape(command_text(approval))}` now, as requested "
-                            f"by <@{approval.requester}>.",
+                        "text": messages.fit(
+                            f"This runs `{messages.escape(command_text(approval))}` now, "
+                            f"as requested by <@{approval.requester}>.",
                             300,
                         ),
                     },

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import approval_messages
+from bot import approval_messages, messages
 from commands.cli import invocation as invocation_mod
 from commands.state import records
 from commands.state import store as store_mod
@@ -272,7 +272,7 @@ def _update(client: WebClient, approval: records.ApprovalRecord, status: str) ->
     _chat_update(
         client,
         approval,
-        text=f"{status} `{approval_messages.escape(approval_messages.command_text(approval))}`",
+        text=f"{status} `{messages.escape(approval_messages.command_text(approval))}`",
         blocks=blocks,
     )
 

@@ -8,14 +8,13 @@ characters, never more than 50 blocks. Plain data, tested without Slack.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bot import messages
 from commands.state import records
 from commands.state import store as store_mod
 from commands.values import errors
 
-Block = dict[str, Any]
+Block = messages.Block
 
 DEFAULT_HISTORY = 10
 MAX_HISTORY = store_mod.MAX_HISTORY
@@ -41,14 +40,6 @@ def parse_limit(args: Sequence[str]) -> int:
     return int(args[0])
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def run_emoji(run: records.RunRecord) -> str:
     if run.state == "running":
         return messages.RUNNING_EMOJI
@@ -60,8 +51,8 @@ def run_emoji(run: records.RunRecord) -> str:
 def run_line(run: records.RunRecord) -> str:
     when = int(run.started_at.timestamp())
     fallback = run.started_at.strftime("%Y-%m-%d %H:%M UTC")
-    command = _cut(" ".join(run.argv) or run.command, MAX_COMMAND).replace("`", "'")
-    who = f"<@{run.user}>" if run.source == "slack" else _escape(run.user or run.source)
+    command = messages.clip(" ".join(run.argv) or run.command, MAX_COMMAND).replace("`", "'")
+    who = f"<@{run.user}>" if run.source == "slack" else messages.escape(run.user or run.source)
     dry = " _(dry run)_" if run.dry_run else ""
     if run.state == "interrupted":
         summary = "interrupted (the bot stopped during the run)"
@@ -72,7 +63,8 @@ def run_line(run: records.RunRecord) -> str:
     link = f" <{run.permalink}|message>" if run.permalink else ""
     return (
         f"{run_emoji(run)} <!date^{when}^{{date_short}} {{time}}|{fallback}> {who} "
-        f"`{_escape(command)}`{dry} — {_escape(_cut(summary, MAX_SUMMARY))}{link}"
+        f"`{messages.escape(command)}`{dry} — "
+        f"{messages.escape(messages.clip(summary, MAX_SUMMARY))}{link}"
     )
 
 
@@ -106,7 +98,7 @@ def history_blocks(runs: Sequence[records.RunRecord]) -> list[Block]:
 def _section(text: str) -> Block:
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": _cut(text, messages.MAX_SECTION_TEXT)},
+        "text": {"type": "mrkdwn", "text": messages.clip(text, messages.MAX_SECTION_TEXT)},
     }
 
 

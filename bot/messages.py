@@ -65,21 +65,30 @@ def command_line(argv: Sequence[str]) -> str:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(text)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text)}]}
 
 
-def _fit(text: str, limit: int = MAX_SECTION_TEXT) -> str:
-    if len(text) <= limit:
-        return text or " "
-    return text[: limit - 1] + "…"
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    """Text for a Block Kit text field: within `limit`, and never empty (Slack refuses "")."""
+    return clip(text, limit) or " "
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters (&, <, >), so user input cannot forge mentions/links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str, limit: int = MAX_SECTION_TEXT) -> str:
-    return "```" + _fit(text, limit - 6) + "```"
+    return "```" + fit(text, limit - 6) + "```"
 
 
 # --------------------------------------------------------------------------- ephemeral answers
@@ -262,7 +271,7 @@ def _final(
         if more or len(text) > MAX_SECTION_TEXT:
             truncated = True
             tail = f"\n…and {more} more: full list attached" if more else ""
-            text = _fit(text, MAX_SECTION_TEXT - len(tail)) + tail
+            text = fit(text, MAX_SECTION_TEXT - len(tail)) + tail
         blocks.append(_section(text))
     attachment = None
     if truncated:

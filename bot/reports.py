@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
+from bot import messages
 from commands.engine import reports, rollout
 from commands.values import durations
 
-Block = dict[str, Any]
-
-# Slack's limits (Block Kit reference): 50 blocks a message, 3000 characters a section text.
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
+Block = messages.Block
+MAX_BLOCKS = messages.MAX_BLOCKS
 # Ten images and ten problems fit a phone screen; the rest is one click away in the file.
 TOP_IMAGES = 10
 TOP_PROBLEMS = 15
@@ -39,19 +36,10 @@ HEADLINE = {
 
 
 @dataclass(frozen=True)
-class FilePayload:
-    """For `WebClient.files_upload_v2(content=..., filename=..., title=...)`."""
-
-    filename: str
-    title: str
-    content: str
-
-
-@dataclass(frozen=True)
 class Rendered:
     text: str  # the notification / fallback text; also the first line
     blocks: list[Block]
-    file: FilePayload | None = None
+    file: messages.Attachment | None = None
 
 
 def render(
@@ -60,7 +48,7 @@ def render(
     overall = report.overall
     headline = f"{EMOJI[overall]} myctl report *{report.name}*: {HEADLINE[overall]}"
     blocks: list[Block] = [_section(headline)]
-    file: FilePayload | None = None
+    file: messages.Attachment | None = None
     for kind in report.kinds:
         blocks.append({"type": "divider"})
         if kind == "cache" and report.cache is not None:
@@ -83,7 +71,7 @@ def render(
     context = f"Scope: {report.scope} · generated {_when(report.generated_at)}"
     if tick is not None:
         context += f" · tick {tick.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(context)}]})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(context)}]})
     # Fixed sections make this at most ~12 blocks; the guard keeps it true if kinds grow.
     blocks = blocks[: MAX_BLOCKS - 1] + blocks[-1:] if len(blocks) > MAX_BLOCKS else blocks
     return Rendered(text=headline.replace("*", ""), blocks=blocks, file=file)
@@ -159,14 +147,14 @@ def _activity(activity: reports.Activity) -> str:
     return _fit(lines)
 
 
-def _image_file(report: reports.Report) -> FilePayload:
+def _image_file(report: reports.Report) -> messages.Attachment:
     assert report.images is not None
     lines = [f"# myctl report {report.name}: images ({_when(report.generated_at)})", ""]
     for use in report.images.images:
         lines.append(f"{use.image}  ({len(use.workloads)})")
         lines += [f"    {ref.slug}" for ref in use.workloads]
     stamp = report.generated_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return FilePayload(
+    return messages.Attachment(
         filename=f"myctl-{report.name}-images-{stamp}.txt",
         title=f"Images in scope ({len(report.images.images)})",
         content="\n".join(lines) + "\n",
@@ -175,7 +163,7 @@ def _image_file(report: reports.Report) -> FilePayload:
 
 # ---------------------------------------------------------------- helpers
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}
 
 
 def _fit(lines: list[str]) -> str:
@@ -184,7 +172,7 @@ def _fit(lines: list[str]) -> str:
     used = 0
     for index, line in enumerate(lines):
         note = f"…and {len(lines) - index} more lines"
-        if used + len(line) + 1 > MAX_SECTION_TEXT - len(note) - 1:
+        if used + len(line) + 1 > messages.MAX_SECTION_TEXT - len(note) - 1:
             kept.append(note)
             break
         kept.append(line)
@@ -192,13 +180,13 @@ def _fit(lines: list[str]) -> str:
     return "\n".join(kept)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_SECTION_TEXT else text[: MAX_SECTION_TEXT - 1] + "…"
+def _clip(text: str) -> str:
+    return messages.clip(text, messages.MAX_SECTION_TEXT)
 
 
 def _plain(text: str) -> str:
     """Run summaries are user input echoed back: no mentions or links may be triggered."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")[:300]
+    return messages.escape(text)[:300]
 
 
 def _when(moment: dt.datetime) -> str:

@@ -152,7 +152,7 @@ def _record(conn: sa.Connection, row: sa.RowMapping) -> records.ApprovalRecord:
     return records.ApprovalRecord(
         id=row["id"],
         command=row["command"],
-        argv=_argv(row["argv"]),
+        argv=argv_tuple(row["argv"]),
         requester=row["requester"],
         channel=row["channel"],
         state=row["state"],
@@ -167,5 +167,6 @@ def _record(conn: sa.Connection, row: sa.RowMapping) -> records.ApprovalRecord:
     )
 
 
-def _argv(value: Any) -> tuple[str, ...]:
+def argv_tuple(value: Any) -> tuple[str, ...]:
+    """A stored JSON argv as the tuple our records hold (also for runs, in store.py)."""
     return tuple(str(part) for part in value or ())

@@ -377,7 +377,7 @@ def _run(row: sa.RowMapping) -> records.RunRecord:
     return records.RunRecord(
         id=row["id"],
         command=row["command"],
-        argv=tuple(str(part) for part in row["argv"] or ()),
+        argv=approvals.argv_tuple(row["argv"]),
         user=row["user_id"],
         channel=row["channel"],
         source=row["source"],

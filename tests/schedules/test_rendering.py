@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from bot import messages
 from bot import reports as rendering
 from commands.engine import reports, rollout
 from commands.values import results, workloads
@@ -65,10 +66,10 @@ def test_first_line_carries_the_overall_emoji() -> None:
 def test_large_report_stays_within_slack_limits_and_attaches_the_full_list() -> None:
     rendered = rendering.render(_big_report())
     assert slack_blocks.validate_blocks(rendered.blocks) == []
-    assert len(rendered.blocks) <= rendering.MAX_BLOCKS
+    assert len(rendered.blocks) <= messages.MAX_BLOCKS
     for block in rendered.blocks:
         if block["type"] == "section":
-            assert len(block["text"]["text"]) <= rendering.MAX_SECTION_TEXT
+            assert len(block["text"]["text"]) <= messages.MAX_SECTION_TEXT
     text = json.dumps(rendered.blocks, ensure_ascii=False)
     assert "…and 285 more" in text  # rollouts beyond the top 15
     assert rendered.file is not None
