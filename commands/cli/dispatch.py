@@ -58,39 +58,16 @@ def execute(inv: invocation.Invocation, engine: Engine, confirm: Confirm) -> Res
     if inv.command == "restart":
         return _restart(inv, engine)
     if inv.command == "orchestrate":
-        return orchestrate.run(
-            engine,
-            orchestrate.Request(
-                image_refs=inv.image_refs,
-                match=inv.match,
-                wait=inv.wait,
-                timeout_seconds=inv.timeout_seconds,
-                concurrency=inv.concurrency,
-                max_targets=inv.max_targets,
-                allow_stale_pull=inv.allow_stale_pull,
-            ),
-        )
+        return orchestrate.run(engine, orchestrate.Request(inv.image_refs, inv.restart))
     raise errors.UsageError(f"unknown command {inv.command!r}")
 
 
 def _restart(inv: invocation.Invocation, engine: Engine) -> results.RestartResult:
     if inv.image_refs:
-        selected = select.run(engine, inv.image_refs, inv.match)
+        selected = select.run(engine, inv.image_refs, inv.restart.match)
         targets = selected.targets
         if not targets:
             return results.RestartResult((), engine.dry_run, (selected.summary(),))
     else:
         targets = inv.target_refs()
-    return restart.run(
-        engine,
-        restart.Request(
-            targets=targets,
-            image_refs=inv.image_refs,
-            match=inv.match,
-            wait=inv.wait,
-            timeout_seconds=inv.timeout_seconds,
-            concurrency=inv.concurrency,
-            max_targets=inv.max_targets,
-            allow_stale_pull=inv.allow_stale_pull,
-        ),
-    )
+    return restart.run(engine, restart.Request(targets, inv.image_refs, inv.restart))

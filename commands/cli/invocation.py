@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from commands.values import config, errors, images, settings, workloads
+from commands.values import config, errors, images, requests, settings, workloads
 
-READ_ONLY_COMMANDS = frozenset({"check", "select", "version", "completion", "help"})
 MUTATING_COMMANDS = frozenset({"rebuild", "restart", "orchestrate"})
 
 
@@ -38,19 +37,11 @@ class Invocation:
     scope: ScopeOptions = ScopeOptions()
     force: bool = False
     image_refs: tuple[images.ImageRef, ...] = ()
-    match: images.MatchMode = images.MatchMode.EXACT
+    match: images.MatchMode = images.MatchMode.EXACT  # select's --match
     targets: tuple[str, ...] = ()
-    wait: bool = False
-    timeout_seconds: float | None = None
-    concurrency: int | None = None
-    max_targets: int | None = None
-    allow_stale_pull: bool = False
+    restart: requests.RestartOptions = field(default_factory=requests.RestartOptions)
     shell: str = ""
     argv: tuple[str, ...] = ()  # as typed, for the audit trail
-
-    @property
-    def mutating(self) -> bool:
-        return self.command in MUTATING_COMMANDS and not self.options.dry_run
 
     def target_refs(self) -> tuple[workloads.WorkloadRef, ...]:
         if len(self.scope.namespaces) > 1 and any(t.count("/") == 1 for t in self.targets):

@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from commands.cli import invocation
-from commands.values import durations, errors, images
+from commands.values import durations, errors, images, requests
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +33,84 @@ def _duration(_ctx: click.Context, param: click.Parameter, value: str | None) ->
         return durations.parse(value, key=f"--{param.name}")
     except errors.ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+# Global flags, accepted before or after the subcommand (as cobra's persistent flags are):
+# (parameter name, click option declarations, help, the default when given nowhere).
+_GLOBALS: tuple[tuple[str, tuple[str, ...], dict[str, Any], Any], ...] = (
+    (
+        "dry_run",
+        ("--dry-run",),
+        {
+            "is_flag": True,
+            "default": None,
+            "help": "Change nothing anywhere; show what would happen.",
+        },
+        False,
+    ),
+    (
+        "output",
+        ("--output", "-o"),
+        {"type": click.Choice(["text", "json"]), "help": "Result format: text (default) or json."},
+        "text",
+    ),
+    (
+        "progress",
+        ("--progress",),
+        {
+            "type": click.Choice(["auto", "text", "json", "none"]),
+            "help": "Progress on stderr: auto (default) = a bar on a terminal, nothing otherwise.",
+        },
+        "auto",
+    ),
+    (
+        "kubeconfig",
+        ("--kubeconfig",),
+        {"metavar": "PATH", "help": "Kubeconfig file (default: $KUBECONFIG)."},
+        None,
+    ),
+    ("context", ("--context",), {"metavar": "NAME", "help": "Kubeconfig context."}, None),
+    (
+        "config",
+        ("--config",),
+        {"metavar": "PATH", "help": "myctl configuration file ($MYCTL_CONFIG)."},
+        None,
+    ),
+    (
+        "cache_namespace",
+        ("--cache-namespace",),
+        {"metavar": "NS", "help": "Namespace of the image cache ConfigMap."},
+        None,
+    ),
+    (
+        "cache_name",
+        ("--cache-name",),
+        {"metavar": "NAME", "help": "Name of the image cache ConfigMap."},
+        None,
+    ),
+)
+
+
+def global_options(func: F) -> F:
+    for name, declarations, attrs, _default in reversed(_GLOBALS):
+        func = click.option(*declarations, name, **attrs)(func)
+    return func
+
+
+def _global_values(ctx: click.Context) -> dict[str, Any]:
+    """Each global flag from wherever it was given; the same flag given before and after the
+    subcommand with different values is a usage error that names it."""
+    root = ctx.find_root().params
+    values: dict[str, Any] = {}
+    for name, declarations, _attrs, default in _GLOBALS:
+        before, after = root.get(name), ctx.params.get(name)
+        if before is not None and after is not None and before != after:
+            raise click.UsageError(
+                f"{declarations[0]} given twice with different values ({before!r} and {after!r})"
+            )
+        chosen = after if after is not None else before
+        values[name] = default if chosen is None else chosen
+    return values
 
 
 def scope_options(func: F) -> F:
@@ -75,7 +153,20 @@ def restart_options(func: F) -> F:
             click.option(
                 "--allow-stale-pull",
                 is_flag=True,
-                help="Restart even digest-pinned or IfNotPresent containers.",
+                help="Restart even where a restart cannot pull a new image (digest-pinned, or "
+                "IfNotPresent with a mutable tag); such rollouts are verified, not assumed.",
+            ),
+            click.option(
+                "--expect-digest",
+                metavar="sha256:…",
+                help="The digest the --image tag now points to: workloads already running it "
+                "are up to date; after the rollout every new pod must run it.",
+            ),
+            click.option(
+                "--pin-digest",
+                is_flag=True,
+                help="Set the container image to repo:tag@sha256:… (needs an expected digest) "
+                "so every node pulls exactly it, whatever its pull policy.",
             ),
         ]
     ):
@@ -85,18 +176,7 @@ def restart_options(func: F) -> F:
 
 def _build(command: str, **fields: Any) -> invocation.Invocation:
     ctx = click.get_current_context()
-    root = ctx.find_root()
-    params = root.params
-    options = invocation.GlobalOptions(
-        dry_run=params["dry_run"],
-        output=params["output"],
-        progress=params["progress"],
-        kubeconfig=params["kubeconfig"],
-        context=params["context"],
-        config=params["config"],
-        cache_namespace=params["cache_namespace"],
-        cache_name=params["cache_name"],
-    )
+    options = invocation.GlobalOptions(**_global_values(ctx))
     scope = invocation.ScopeOptions(
         namespaces=tuple(ctx.params.get("namespaces", ())),
         all_namespaces=bool(ctx.params.get("all_namespaces", False)),
@@ -113,22 +193,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dry-run", is_flag=True, help="Change nothing anywhere; show what would happen.")
-@click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "--progress",
-    type=click.Choice(["auto", "text", "json", "none"]),
-    default="auto",
-    show_default=True,
-    help="Progress on stderr: auto = a bar on a terminal, nothing otherwise.",
-)
-@click.option("--kubeconfig", metavar="PATH", help="Kubeconfig file (default: $KUBECONFIG).")
-@click.option("--context", metavar="NAME", help="Kubeconfig context.")
-@click.option("--config", metavar="PATH", help="myctl configuration file ($MYCTL_CONFIG).")
-@click.option("--cache-namespace", metavar="NS", help="Namespace of the image cache ConfigMap.")
-@click.option("--cache-name", metavar="NAME", help="Name of the image cache ConfigMap.")
+@global_options
 def cli(**_globals: Any) -> None:
     """Roll a freshly pushed image out across a Kubernetes cluster, safely.
 
@@ -157,13 +222,16 @@ def _execute(ctx: click.Context, /, result: invocation.Invocation, **_globals: A
 @restart_options
 @click.option("--image", "image", multiple=True, required=True, help="Image to roll out.")
 @scope_options
+@global_options
 def orchestrate(image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
     """check → rebuild (if needed) → select → restart."""
-    return _build("orchestrate", image_refs=_image_refs(image), **_restart_fields(kw))
+    refs, options = _rollout(image, kw)
+    return _build("orchestrate", image_refs=refs, restart=options)
 
 
 @cli.command()
 @scope_options
+@global_options
 def check(**_kw: Any) -> invocation.Invocation:
     """Is the image cache present, well formed, in scope and fresh? (0 valid, 1 rebuild)"""
     return _build("check")
@@ -172,6 +240,7 @@ def check(**_kw: Any) -> invocation.Invocation:
 @cli.command()
 @click.option("--force", "-f", is_flag=True, help="Do not ask for confirmation.")
 @scope_options
+@global_options
 def rebuild(force: bool, **_kw: Any) -> invocation.Invocation:
     """Scan the workloads in scope and write the image cache."""
     return _build("rebuild", force=force)
@@ -186,6 +255,7 @@ def rebuild(force: bool, **_kw: Any) -> invocation.Invocation:
     show_default=True,
 )
 @scope_options
+@global_options
 def select_(image: tuple[str, ...], match: str, **_kw: Any) -> invocation.Invocation:
     """Workloads that run IMAGE, from the cache (0 found, 1 none)."""
     return _build("select", image_refs=_image_refs(image), match=images.MatchMode(match))
@@ -196,35 +266,66 @@ def select_(image: tuple[str, ...], match: str, **_kw: Any) -> invocation.Invoca
 @click.option("--image", "image", multiple=True, help="Restart the workloads running this image.")
 @restart_options
 @scope_options
+@global_options
 def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
     """Rolling restart of TARGET… ([NAMESPACE/]KIND/NAME) or of --image users."""
     if bool(target) == bool(image):
         raise click.UsageError("give either TARGET… or --image IMAGE, not both or neither")
-    return _build("restart", targets=target, image_refs=_image_refs(image), **_restart_fields(kw))
+    refs, options = _rollout(image, kw)
+    return _build("restart", targets=target, image_refs=refs, restart=options)
 
 
 @cli.command()
-def version() -> invocation.Invocation:
+@global_options
+def version(**_globals: Any) -> invocation.Invocation:
     """Print the version."""
     return _build("version")
 
 
 @cli.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
-def completion(shell: str) -> invocation.Invocation:
+@global_options
+def completion(shell: str, **_globals: Any) -> invocation.Invocation:
     """Print the shell completion script: eval "$(myctl completion bash)"."""
     return _build("completion", shell=shell)
 
 
-def _restart_fields(kw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "match": images.MatchMode(kw["match"]),
-        "wait": kw["wait"],
-        "timeout_seconds": kw["timeout"],
-        "concurrency": kw["concurrency"],
-        "max_targets": kw["max_targets"],
-        "allow_stale_pull": kw["allow_stale_pull"],
-    }
+def _rollout(
+    texts: Sequence[str], kw: dict[str, Any]
+) -> tuple[tuple[images.ImageRef, ...], requests.RestartOptions]:
+    """The images to roll out and the restart options, with each image's expected digest
+    (from `repo:tag@sha256:…` or --expect-digest)."""
+    try:
+        parsed = [images.parse_rollout(text) for text in texts]
+        expected = {str(ref): digest for ref, digest in parsed if digest}
+        if kw["expect_digest"] is not None:
+            digest = images.parse_digest(kw["expect_digest"])
+            if len(parsed) != 1:
+                raise errors.UsageError("--expect-digest goes with exactly one --image")
+            ref, named = parsed[0]
+            if named not in (None, digest):
+                raise errors.UsageError(
+                    f"--expect-digest {digest} differs from the digest in --image {texts[0]}"
+                )
+            expected[str(ref)] = digest
+    except errors.UsageError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if kw["pin_digest"] and (not parsed or set(expected) != {str(ref) for ref, _ in parsed}):
+        raise click.UsageError(
+            "--pin-digest needs the digest to pin: --expect-digest sha256:… with one --image, "
+            "or every --image given as repo:tag@sha256:…"
+        )
+    options = requests.RestartOptions(
+        match=images.MatchMode(kw["match"]),
+        wait=kw["wait"],
+        timeout_seconds=kw["timeout"],
+        concurrency=kw["concurrency"],
+        max_targets=kw["max_targets"],
+        allow_stale_pull=kw["allow_stale_pull"],
+        expected_digests=tuple(sorted(expected.items())),
+        pin_digest=kw["pin_digest"],
+    )
+    return tuple(dict.fromkeys(ref for ref, _digest in parsed)), options
 
 
 def usage_text(command: str | None = None) -> str:

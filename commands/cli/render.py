@@ -39,19 +39,29 @@ def text_lines(result: dispatch.Result) -> list[str]:
 
 
 def _restart_lines(result: results.RestartResult) -> list[str]:
-    lines = []
+    """The advice first (why something was not rolled out, and the fix), then each target."""
+    lines = [f"warning: {advice}" for advice in result.advice()]
     for item in result.outcomes:
+        change = item.digest_change()
+        digests = f" [{change}]" if change else ""
         if item.outcome is events.Outcome.WOULD_RESTART:
-            lines.append(item.detail)
-        elif item.outcome is events.Outcome.RESTARTED:
-            suffix = f" (rollout {item.rollout})" if item.rollout else ""
-            lines.append(f"Restarted {item.target}{suffix}")
-        elif item.outcome is events.Outcome.SKIPPED:
-            lines.append(f"Skipped {item.target}: {item.detail}")
+            lines.append(f"{item.detail}{digests}")
         else:
-            lines.append(f"Failed {item.target}: {item.detail}")
+            label = _LABELS[item.outcome]
+            lines.append(f"{label} {item.target}: {item.detail}{digests}")
     lines.append(result.summary())
     return lines
+
+
+_LABELS = {
+    events.Outcome.RESTARTED: "Restarted",
+    events.Outcome.WOULD_RESTART: "Would restart",
+    events.Outcome.UP_TO_DATE: "Up to date",
+    events.Outcome.SKIPPED: "Skipped",
+    events.Outcome.STALE_PULL: "Not restarted",
+    events.Outcome.UNCHANGED: "Unchanged",
+    events.Outcome.FAILED: "Failed",
+}
 
 
 class LineProgress:

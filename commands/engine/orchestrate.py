@@ -6,23 +6,17 @@ rebuild only refreshes an index; the restart it leads to is still bounded by --m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from commands.engine import check, rebuild, restart, select
 from commands.engine.context import Engine
-from commands.values import images, results
+from commands.values import images, requests, results
 
 
 @dataclass(frozen=True)
 class Request:
     image_refs: tuple[images.ImageRef, ...]
-    match: images.MatchMode = images.MatchMode.EXACT
-    wait: bool = False
-    timeout_seconds: float | None = None
-    concurrency: int | None = None
-    max_targets: int | None = None
-    allow_stale_pull: bool = False
+    options: requests.RestartOptions = field(default_factory=requests.RestartOptions)
 
 
 def run(engine: Engine, request: Request) -> results.OrchestrateResult:
@@ -38,28 +32,15 @@ def run(engine: Engine, request: Request) -> results.OrchestrateResult:
         # In a dry run nothing was written, so select reads the freshly scanned document.
         document = chosen.document
     assert document is not None
-    selected = select.run(engine, request.image_refs, request.match, document)
+    selected = select.run(engine, request.image_refs, request.options.match, document)
     if not selected.matches:
         return results.OrchestrateResult(
             names, inspection.result, rebuilt, selected, dry_run=engine.dry_run
         )
     restarted = restart.run(
         engine,
-        restart.Request(
-            targets=selected.targets,
-            image_refs=request.image_refs,
-            match=request.match,
-            wait=request.wait,
-            timeout_seconds=request.timeout_seconds,
-            concurrency=request.concurrency,
-            max_targets=request.max_targets,
-            allow_stale_pull=request.allow_stale_pull,
-        ),
+        restart.Request(selected.targets, request.image_refs, request.options),
     )
     return results.OrchestrateResult(
         names, inspection.result, rebuilt, selected, restarted, dry_run=engine.dry_run
     )
-
-
-def parse_images(texts: Sequence[str]) -> tuple[images.ImageRef, ...]:
-    return tuple(dict.fromkeys(images.parse(text) for text in texts))

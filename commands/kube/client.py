@@ -14,7 +14,7 @@ import base64
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -198,12 +198,23 @@ class KubeCluster:
         )
 
     def patch_restart(
-        self, ref: workloads.WorkloadRef, restarted_at: str, *, dry_run: bool
+        self,
+        ref: workloads.WorkloadRef,
+        restarted_at: str,
+        *,
+        dry_run: bool,
+        pins: Sequence[workloads.Container] = (),
     ) -> workloads.Workload:
         method = getattr(self._apps, f"patch_namespaced_{_SNAKE[ref.kind]}")
-        body = {
-            "spec": {"template": {"metadata": {"annotations": {port.RESTARTED_AT: restarted_at}}}}
-        }
+        template: Json = {"metadata": {"annotations": {port.RESTARTED_AT: restarted_at}}}
+        pod_spec: Json = {}
+        for pin in pins:
+            # Strategic merge patches merge container lists by name: only `image` changes.
+            key = "initContainers" if pin.init else "containers"
+            pod_spec.setdefault(key, []).append({"name": pin.name, "image": pin.image})
+        if pod_spec:
+            template["spec"] = pod_spec
+        body = {"spec": {"template": template}}
         action = Action("patch", _resource(ref.kind), ref.namespace, _subject(ref))
         obj = self._call(
             action,
@@ -218,6 +229,58 @@ class KubeCluster:
             ),
         )
         return convert.to_workload(ref.kind, obj)
+
+    def watch_workload(
+        self, ref: workloads.WorkloadRef, resource_version: str, timeout_seconds: float
+    ) -> Iterator[workloads.Workload]:
+        method = getattr(self._apps, f"list_namespaced_{_SNAKE[ref.kind]}")
+        action = Action("watch", _resource(ref.kind), ref.namespace, _subject(ref))
+        seconds = max(int(timeout_seconds), 1)
+        try:
+            response = method(
+                ref.namespace,
+                field_selector=f"metadata.name={ref.name}",
+                watch=True,
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=seconds,
+                # The server ends the watch after `seconds`; the read timeout only guards
+                # against a connection that went silent (a bookmark arrives about every minute).
+                _request_timeout=(self._timeout[0], seconds + self._timeout[1]),
+                _preload_content=False,
+            )
+        except (k8s_exceptions.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise translate(exc, action, self._host) from exc
+        with self._lock:
+            self.requests += 1
+        try:
+            for event in _json_lines(response):
+                kind = event.get("type")
+                obj = event.get("object") or {}
+                if kind == "ERROR":
+                    if int(obj.get("code", 0)) == 410:
+                        raise errors.WatchExpired(f"watch of {action.subject} expired")
+                    raise errors.ServerError(f"watch of {action.subject}: {obj.get('message')}")
+                if kind in ("ADDED", "MODIFIED"):
+                    yield convert.to_workload(ref.kind, obj)
+                elif kind == "DELETED":
+                    raise errors.NotFound(f"{action.subject} was deleted during the rollout")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # A watch that breaks is resumed by the caller from a fresh read.
+            raise errors.WatchExpired(f"watch of {action.subject} broke ({exc})") from exc
+        finally:
+            response.release_conn()
+
+    def list_pods(self, namespace: str, selector: str) -> tuple[workloads.Pod, ...]:
+        action = Action("list", "pods", namespace, f"pods in {namespace}")
+        page = self._call(
+            action,
+            functools.partial(
+                self._core.list_namespaced_pod, namespace, label_selector=selector or None
+            ),
+            selector=selector,
+        )
+        return tuple(convert.to_pod(item) for item in page.get("items") or [])
 
     # ------------------------------------------------------------------ cache
     def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
@@ -396,6 +459,19 @@ def _retry_after(exc: BaseException) -> float:
     except (TypeError, ValueError):
         return 0.0
     return min(max(value, 0.0), MAX_RETRY_AFTER)
+
+
+def _json_lines(response: Any) -> Iterator[Json]:
+    """The events of a watch response, one JSON object per line, as they arrive."""
+    pending = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield cast(Json, json.loads(line))
+    if pending.strip():
+        yield cast(Json, json.loads(pending))
 
 
 def _resource(kind: workloads.Kind) -> str:

@@ -9,7 +9,7 @@ import dataclasses
 from typing import Any
 
 from commands.kube import port
-from commands.values import workloads
+from commands.values import images, workloads
 
 Json = dict[str, Any]
 
@@ -29,10 +29,12 @@ def to_workload(kind: workloads.Kind, obj: Json) -> workloads.Workload:
             name=str(c.get("name", "")),
             image=str(c.get("image", "")),
             pull_policy=str(
-                c.get("imagePullPolicy") or _default_pull_policy(str(c.get("image", "")))
+                c.get("imagePullPolicy") or default_pull_policy(str(c.get("image", "")))
             ),
+            init=init,
         )
-        for c in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+        for key, init in (("containers", False), ("initContainers", True))
+        for c in pod_spec.get(key) or []
     )
     return workloads.Workload(
         ref=workloads.WorkloadRef(kind, str(meta.get("namespace", "")), str(meta.get("name", ""))),
@@ -41,6 +43,49 @@ def to_workload(kind: workloads.Kind, obj: Json) -> workloads.Workload:
         restarted_at=annotations.get(port.RESTARTED_AT),
         rollout=_rollout(kind, meta, spec, status),
         labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
+        selector=label_selector(spec.get("selector") or {}),
+        resource_version=str(meta.get("resourceVersion", "")),
+    )
+
+
+def label_selector(selector: Json) -> str:
+    """A LabelSelector object as the `labelSelector` query string the API accepts."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = str(expression.get("key", "")), str(expression.get("operator", ""))
+        values = ",".join(map(str, expression.get("values") or []))
+        if operator == "In":
+            parts.append(f"{key} in ({values})")
+        elif operator == "NotIn":
+            parts.append(f"{key} notin ({values})")
+        elif operator == "Exists":
+            parts.append(key)
+        elif operator == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def to_pod(obj: Json) -> workloads.Pod:
+    """A `Pod` with what verification reads: node, template annotation, container digests."""
+    meta = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    statuses = [
+        *(status.get("containerStatuses") or []),
+        *(status.get("initContainerStatuses") or []),
+    ]
+    return workloads.Pod(
+        name=str(meta.get("name", "")),
+        node=str((obj.get("spec") or {}).get("nodeName") or ""),
+        restarted_at=(meta.get("annotations") or {}).get(port.RESTARTED_AT),
+        containers=tuple(
+            workloads.PodContainer(
+                name=str(c.get("name", "")),
+                image=str(c.get("image", "")),
+                digest=images.digest_of_image_id(str(c.get("imageID") or "")),
+            )
+            for c in statuses
+        ),
+        terminating=bool(meta.get("deletionTimestamp")),
     )
 
 
@@ -95,7 +140,7 @@ def _rollout(kind: workloads.Kind, meta: Json, spec: Json, status: Json) -> work
     return facts
 
 
-def _default_pull_policy(image: str) -> str:
+def default_pull_policy(image: str) -> str:
     """What the API server defaults: Always for `:latest` or no tag (unless pinned by digest)."""
     if "@" in image:
         return "IfNotPresent"

@@ -11,13 +11,16 @@ import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from commands.kube import port
+from commands.kube import convert, memory_images, port
+from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
 Kind = workloads.Kind
+# The label each fake workload's pods carry (its spec.selector).
+WORKLOAD_LABEL = "myctl.memory/workload"
 
 
 @dataclass
@@ -27,6 +30,7 @@ class _Stored:
     # How the fake controller answers a restart: "complete" (a rollout finishes at once),
     # "stuck" (never finishes), or "deadline" (exceeds its progress deadline).
     rollout: str = "complete"
+    pods: list[workloads.Pod] = field(default_factory=list)
 
 
 @dataclass
@@ -44,10 +48,17 @@ class Calls:
     patches: list[tuple[workloads.WorkloadRef, bool]] = field(default_factory=list)  # ref, dry_run
     cache_writes: int = 0
     peak_concurrent_patches: int = 0
+    pod_lists: int = 0
+    watches: int = 0
 
 
 class MemoryCluster:
-    def __init__(self) -> None:
+    def __init__(self, clock: clock_mod.Clock | None = None) -> None:
+        # A watch with nothing to report waits on this clock, so a FakeClock makes a stuck
+        # rollout time out at once.
+        self.clock: clock_mod.Clock = clock or clock_mod.SystemClock()
+        self.images = memory_images.ImageWorld()
+        self._pod_serial = itertools.count(1)
         self._lock = threading.RLock()
         self._objects: dict[workloads.WorkloadRef, _Stored] = {}
         self._caches: dict[tuple[str, str], _CacheMap] = {}
@@ -68,15 +79,21 @@ class MemoryCluster:
         namespace: str,
         name: str,
         *images: str,
-        pull_policy: str = "Always",
+        pull_policy: str | None = None,
         paused: bool = False,
         labels: Mapping[str, str] | None = None,
         rollout: str = "complete",
         replicas: int = 2,
     ) -> workloads.WorkloadRef:
         ref = workloads.WorkloadRef(kind, namespace, name)
+        # No pull policy given: what the API server defaults (IfNotPresent for most tags),
+        # because that is what real workloads run with.
         containers = tuple(
-            workloads.Container(f"c{index}" if index else name, image, pull_policy)
+            workloads.Container(
+                f"c{index}" if index else name,
+                image,
+                pull_policy or convert.default_pull_policy(image),
+            )
             for index, image in enumerate(images or ("nginx:1.27",))
         )
         facts = workloads.RolloutFacts(
@@ -91,17 +108,37 @@ class MemoryCluster:
             update_revision="r1",
         )
         workload = workloads.Workload(
-            ref, containers, paused, None, facts, tuple(sorted((labels or {}).items()))
+            ref,
+            containers,
+            paused,
+            None,
+            facts,
+            tuple(sorted((labels or {}).items())),
+            selector=f"{WORKLOAD_LABEL}={namespace}.{name}",
         )
         with self._lock:
-            self._objects[ref] = _Stored(workload, next(self._versions), rollout)
+            stored = _Stored(workload, next(self._versions), rollout)
+            stored.pods = [self._start_pod(workload, None) for _ in range(replicas)]
+            self._objects[ref] = stored
         return ref
+
+    def pods(self, ref: workloads.WorkloadRef) -> list[workloads.Pod]:
+        with self._lock:
+            return list(self._objects[ref].pods)
 
     def set_image(self, ref: workloads.WorkloadRef, image: str) -> None:
         with self._lock:
             stored = self._objects[ref]
             containers = tuple(
                 dataclasses.replace(c, image=image) for c in stored.workload.containers
+            )
+            stored.workload = dataclasses.replace(stored.workload, containers=containers)
+
+    def set_pull_policy(self, ref: workloads.WorkloadRef, policy: str) -> None:
+        with self._lock:
+            stored = self._objects[ref]
+            containers = tuple(
+                dataclasses.replace(c, pull_policy=policy) for c in stored.workload.containers
             )
             stored.workload = dataclasses.replace(stored.workload, containers=containers)
 
@@ -167,10 +204,42 @@ class MemoryCluster:
             stored = self._objects.get(ref)
             if stored is None:
                 raise errors.NotFound(f"{ref} not found")
-            return stored.workload
+            return dataclasses.replace(
+                stored.workload, resource_version=str(stored.resource_version)
+            )
+
+    def watch_workload(
+        self, ref: workloads.WorkloadRef, resource_version: str, timeout_seconds: float
+    ) -> Iterator[workloads.Workload]:
+        self._check("watch", ref.kind, ref.namespace)
+        with self._lock:
+            self.calls.watches += 1
+        current = self.read_workload(ref)
+        if current.resource_version != resource_version:
+            yield current
+            return
+        # The fake controller acts inside patch_restart, so nothing changes later: wait out
+        # the watch as the API server would, then end it.
+        self.clock.sleep(timeout_seconds)
+
+    def list_pods(self, namespace: str, selector: str) -> tuple[workloads.Pod, ...]:
+        self._check_resource("list", "pods", namespace)
+        with self._lock:
+            self.calls.pod_lists += 1
+            return tuple(
+                pod
+                for ref, stored in sorted(self._objects.items())
+                if ref.namespace == namespace and stored.workload.selector == selector
+                for pod in stored.pods
+            )
 
     def patch_restart(
-        self, ref: workloads.WorkloadRef, restarted_at: str, *, dry_run: bool
+        self,
+        ref: workloads.WorkloadRef,
+        restarted_at: str,
+        *,
+        dry_run: bool,
+        pins: Sequence[workloads.Container] = (),
     ) -> workloads.Workload:
         self._check("patch", ref.kind, ref.namespace)
         with self._lock:
@@ -181,24 +250,37 @@ class MemoryCluster:
         try:
             if self.patch_latency:
                 time.sleep(self.patch_latency)  # outside the lock, as a network round trip is
-            return self._patch(ref, restarted_at, dry_run)
+            return self._patch(ref, restarted_at, dry_run, pins)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
     def _patch(
-        self, ref: workloads.WorkloadRef, restarted_at: str, dry_run: bool
+        self,
+        ref: workloads.WorkloadRef,
+        restarted_at: str,
+        dry_run: bool,
+        pins: Sequence[workloads.Container],
     ) -> workloads.Workload:
         with self._lock:
             self.calls.patches.append((ref, dry_run))
             stored = self._objects.get(ref)
             if stored is None:
                 raise errors.NotFound(f"{ref} not found")
+            pinned = {pin.name: pin.image for pin in pins}
+            containers = tuple(
+                dataclasses.replace(c, image=pinned.get(c.name, c.image))
+                for c in stored.workload.containers
+            )
             patched = _restarted(stored, restarted_at)
+            patched = dataclasses.replace(patched, containers=containers)
             if not dry_run:
                 stored.workload = patched
                 stored.resource_version = next(self._versions)
-            return patched
+                if stored.rollout == "complete":  # the new ReplicaSet's pods replace the old
+                    count = patched.rollout.desired or 0
+                    stored.pods = [self._start_pod(patched, restarted_at) for _ in range(count)]
+            return dataclasses.replace(patched, resource_version=str(stored.resource_version))
 
     def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
         self._check_resource("get", "configmaps", namespace)
@@ -248,6 +330,10 @@ class MemoryCluster:
         return self.version
 
     # --- internals ----------------------------------------------------------------------------
+    def _start_pod(self, workload: workloads.Workload, restarted_at: str | None) -> workloads.Pod:
+        name = f"{workload.ref.name}-{next(self._pod_serial)}"
+        return self.images.start_pod(name, workload, restarted_at)
+
     def _check(self, verb: str, kind: Kind, namespace: str | None) -> None:
         self._check_resource(verb, f"{kind.plural}.apps", namespace)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,12 +48,32 @@ class Cluster(Protocol):
         ...
 
     def patch_restart(
-        self, ref: workloads.WorkloadRef, restarted_at: str, *, dry_run: bool
+        self,
+        ref: workloads.WorkloadRef,
+        restarted_at: str,
+        *,
+        dry_run: bool,
+        pins: Sequence[workloads.Container] = (),
     ) -> workloads.Workload:
-        """Set the restartedAt pod-template annotation (field manager `myctl`).
+        """Set the restartedAt pod-template annotation (field manager `myctl`), and with `pins`
+        set those containers' images (matched by name, in containers or initContainers) in the
+        same patch.
 
         With `dry_run` the API server runs admission and authorization (`dryRun=All`) and
         persists nothing."""
+        ...
+
+    def watch_workload(
+        self, ref: workloads.WorkloadRef, resource_version: str, timeout_seconds: float
+    ) -> Iterator[workloads.Workload]:
+        """The workload each time it changes after `resource_version`, for at most
+        `timeout_seconds` (then the iterator ends). One long request, not polling.
+
+        Raises `WatchExpired` when `resource_version` is too old (HTTP 410): re-read, re-watch."""
+        ...
+
+    def list_pods(self, namespace: str, selector: str) -> tuple[workloads.Pod, ...]:
+        """The pods in `namespace` that match the label `selector` (one list request)."""
         ...
 
     def read_cache(self, namespace: str, name: str) -> CacheObject | None:

@@ -14,6 +14,7 @@ layer that raised it; everything else stops the operation.
     │   ├── NotFound                exit 1  the object does not exist
     │   └── TemporaryError          exit 1  worth retrying (after retries are exhausted: exit 1)
     │       ├── CacheConflict               the cache ConfigMap changed under us (HTTP 409)
+    │       ├── WatchExpired                a watch's resourceVersion is too old (HTTP 410)
     │       └── ServerError                 5xx, 429 or a timeout
     ├── Cancelled                   exit 1  the user answered no
     ├── CacheInvalid                exit 2  `select` cannot use the cache (missing, corrupt)
@@ -88,6 +89,10 @@ class CacheConflict(TemporaryError):
 
 class ServerError(TemporaryError):
     pass
+
+
+class WatchExpired(TemporaryError):
+    """The watch must start again from a fresh read (the API compacted past its version)."""
 
 
 class CacheInvalid(MyctlError):

@@ -10,10 +10,22 @@ from dataclasses import dataclass
 class Outcome(enum.Enum):
     """What happened to one item (a restart target, usually)."""
 
-    RESTARTED = "restarted"
+    RESTARTED = "restarted"  # patched; with --wait also rolled out and verified `updated`
     WOULD_RESTART = "would-restart"  # --dry-run: the server accepted the patch, nothing persisted
-    SKIPPED = "skipped"  # nothing to do or unsafe to do; not a failure
+    UP_TO_DATE = "up-to-date"  # already runs the expected digest: nothing to do, not a failure
+    SKIPPED = "skipped"  # no longer exists or no longer runs the image: not a failure
+    # Not restarted because a restart could not pull anything new (pinned by digest, or
+    # IfNotPresent with a mutable tag): the rollout did not happen, so it is a target not done.
+    STALE_PULL = "stale-pull"
+    UNCHANGED = "unchanged"  # restarted, but the new pods still run the old digest: not done
     FAILED = "failed"
+
+
+# What each outcome means for the exit code (design: "the outcome never claims more than
+# happened"): done counts toward success, neutral is nothing to do, not done is a failure.
+DONE = frozenset({Outcome.RESTARTED, Outcome.WOULD_RESTART})
+NEUTRAL = frozenset({Outcome.UP_TO_DATE, Outcome.SKIPPED})
+NOT_DONE = frozenset({Outcome.STALE_PULL, Outcome.UNCHANGED, Outcome.FAILED})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ _DOMAIN = re.compile(
 )
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 # A tag that names a fixed build is not assumed: only digests are immutable for a runtime.
 
 
@@ -102,6 +103,61 @@ def _split_domain(name: str, original: str) -> tuple[str, str]:
             raise errors.UsageError(f"invalid image reference {original!r}: bad registry {first!r}")
         return first.lower(), rest
     return DEFAULT_DOMAIN, name
+
+
+def parse_rollout(text: str) -> tuple[ImageRef, str | None]:
+    """An image to roll out, and the digest its tag now points to when the text names both.
+
+    `repo:tag@sha256:D` means "the tag, which now is D": workloads are selected by the tag
+    (they run `repo:tag`) and D is the expected digest. Any other form is `parse(text)` with no
+    expected digest.
+    """
+    ref = parse(text)
+    raw = text.strip()
+    if ref.digest is None or "@" not in raw:
+        return ref, None
+    name = raw.split("@", 1)[0]
+    if name.rfind(":") <= name.rfind("/"):
+        return ref, None  # `repo@sha256:D`: the digest itself is the reference
+    return parse(name), ref.digest
+
+
+def parse_digest(text: str, *, key: str = "--expect-digest") -> str:
+    """A `sha256:<64 hex>` digest, lower-cased; anything else is a usage error naming `key`."""
+    digest = text.strip().lower()
+    if not _SHA256.fullmatch(digest):
+        raise errors.UsageError(
+            f"{key}: {text!r} is not a digest; expected sha256: followed by 64 hex digits"
+        )
+    return digest
+
+
+def digest_of_image_id(image_id: str) -> str | None:
+    """`sha256:…` from a container status' imageID, whatever form the runtime wrote.
+
+    containerd and CRI-O write `repo@sha256:…`, dockershim wrote `docker-pullable://repo@sha256:…`,
+    some runtimes a bare `sha256:…`; a container that has not started yet has "" (None here).
+    """
+    text = image_id.strip()
+    if not text:
+        return None
+    candidate = text.rsplit("@", 1)[-1].rsplit("://", 1)[-1].lower()
+    if not candidate.startswith("sha256:") and re.fullmatch(r"[0-9a-f]{64}", candidate):
+        candidate = f"sha256:{candidate}"
+    return candidate if _SHA256.fullmatch(candidate) else None
+
+
+def short_digest(digest: str | None) -> str:
+    """`sha256:1234567890ab…`: enough to tell digests apart in a message."""
+    if not digest:
+        return "(none)"
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{algorithm}:{hexpart[:12]}…" if len(hexpart) > 12 else digest
+
+
+def with_digest(image: str, digest: str) -> str:
+    """`image` (as written in a pod spec) pinned to `digest`: `repo:tag@sha256:…`."""
+    return f"{image.split('@', 1)[0]}@{digest}"
 
 
 def try_parse(text: str) -> ImageRef | None:

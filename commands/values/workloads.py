@@ -83,6 +83,7 @@ class Container:
     name: str
     image: str
     pull_policy: str  # Always | IfNotPresent | Never, defaulted by the API server
+    init: bool = False  # listed in initContainers (a pinning patch must name the right list)
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,24 @@ class Workload:
     restarted_at: str | None = None  # the kubectl.kubernetes.io/restartedAt annotation
     rollout: RolloutFacts = RolloutFacts()
     labels: tuple[tuple[str, str], ...] = ()
+    # spec.selector as a label-selector string: how the workload's pods are found.
+    selector: str = ""
+    resource_version: str = ""  # where a watch of this object starts
+
+
+@dataclass(frozen=True)
+class PodContainer:
+    """One container status of a pod: what it runs, as the kubelet reports it."""
+
+    name: str
+    image: str
+    digest: str | None  # `sha256:…` from imageID; None while the container has not started
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    node: str
+    restarted_at: str | None  # the template's restartedAt annotation this pod was created with
+    containers: tuple[PodContainer, ...] = ()
+    terminating: bool = False

@@ -35,10 +35,12 @@ def make_engine(
     base = settings.Settings()
     if overrides:
         base = dataclasses.replace(base, **overrides)
+    chosen_clock = fake_clock or clock.FakeClock()
+    cluster.clock = chosen_clock  # a watch with nothing to report waits on the engine's clock
     return Engine(
         cluster=cluster,
         settings=base,
-        clock=fake_clock or clock.FakeClock(),
+        clock=chosen_clock,
         report=recorder or events.discard,
         dry_run=dry_run,
         page_size=page_size,

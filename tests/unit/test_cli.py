@@ -16,9 +16,10 @@ API = "registry.example.com/team/api:1.4.2"
 
 @pytest.fixture
 def cluster() -> memory.MemoryCluster:
+    # Pull policy Always so restarts roll out; the default policy's outcome has its own tests.
     c = memory.MemoryCluster()
-    c.add(Kind.DEPLOYMENT, "shop", "api", API)
-    c.add(Kind.DEPLOYMENT, "shop", "worker", API)
+    c.add(Kind.DEPLOYMENT, "shop", "api", API, pull_policy="Always")
+    c.add(Kind.DEPLOYMENT, "shop", "worker", API, pull_policy="Always")
     return c
 
 
@@ -120,7 +121,7 @@ def test_select_exit_codes(cluster: memory.MemoryCluster) -> None:
 
 def test_restart_exit_codes(cluster: memory.MemoryCluster) -> None:
     assert run(cluster, "restart", "-n", "shop", "deployment/api").exit_code == 0
-    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True)
+    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True, pull_policy="Always")
     partial = run(cluster, "restart", "shop/deployment/api", "shop/deploy/frozen")
     assert partial.exit_code == 3
     assert "Failed deployment: shop/frozen" in partial.output
@@ -258,4 +259,4 @@ def test_cli_runs_are_audited_when_a_state_store_is_configured(
         ("select", 2, "cli", "alice"),
         ("restart", 0, "cli", "alice"),
     ]
-    assert runs[1].summary == "restarted 1 of 1 workloads"
+    assert runs[1].summary == "restarted 1 of 1 workloads (not verified: no --wait)"

@@ -60,3 +60,35 @@ def test_repository_match_ignores_tag_and_digest() -> None:
     assert not images.parse("registry.example.com/team/web:1.4.2").matches(
         wanted, images.MatchMode.REPOSITORY
     )
+
+
+HEX = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("image_id", "digest"),
+    [
+        (f"docker.io/library/nginx@sha256:{HEX}", f"sha256:{HEX}"),  # containerd, CRI-O
+        (f"docker-pullable://nginx@sha256:{HEX}", f"sha256:{HEX}"),  # dockershim
+        (f"sha256:{HEX}", f"sha256:{HEX}"),  # a bare digest
+        (f"127.0.0.1:5000/team/api@sha256:{HEX.upper()}", f"sha256:{HEX}"),
+        (HEX, f"sha256:{HEX}"),
+        ("", None),  # a container that has not started
+        ("docker.io/library/nginx:1.27", None),
+        ("sha256:abc", None),
+    ],
+)
+def test_image_ids_normalize_to_a_sha256_digest(image_id: str, digest: str | None) -> None:
+    assert images.digest_of_image_id(image_id) == digest
+
+
+def test_tag_and_digest_name_the_tag_to_select_and_the_digest_to_expect() -> None:
+    ref, expected = images.parse_rollout(f"ghcr.io/acme/api:1.4@sha256:{HEX}")
+    assert (str(ref), expected) == ("ghcr.io/acme/api:1.4", f"sha256:{HEX}")
+    assert images.parse_rollout(f"ghcr.io/acme/api@sha256:{HEX}")[1] is None
+    assert images.parse_rollout("localhost:5000/api:2")[1] is None
+
+
+def test_a_malformed_digest_is_a_usage_error_naming_the_flag() -> None:
+    with pytest.raises(errors.UsageError, match="--expect-digest"):
+        images.parse_digest("sha256:xyz")

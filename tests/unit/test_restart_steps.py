@@ -2,7 +2,7 @@ import pytest
 
 from commands.engine import orchestrate, rebuild, restart, rollout, select
 from commands.kube import memory, port
-from commands.values import clock, errors, events, images, workloads
+from commands.values import clock, errors, events, images, requests, workloads
 from tests.unit.helpers import Recorder, make_engine
 
 Kind = workloads.Kind
@@ -12,10 +12,12 @@ DIGEST = "sha256:" + "b" * 64
 
 @pytest.fixture
 def cluster() -> memory.MemoryCluster:
+    # Pull policy Always: these tests are about selection, guards and waiting; what happens
+    # with the API server's default (IfNotPresent) is in test_verified_rollouts.py.
     c = memory.MemoryCluster()
-    c.add(Kind.DEPLOYMENT, "shop", "api", API)
-    c.add(Kind.DEPLOYMENT, "shop", "worker", API, "redis:7")
-    c.add(Kind.STATEFULSET, "shop", "db", "postgres:16")
+    c.add(Kind.DEPLOYMENT, "shop", "api", API, pull_policy="Always")
+    c.add(Kind.DEPLOYMENT, "shop", "worker", API, "redis:7", pull_policy="Always")
+    c.add(Kind.STATEFULSET, "shop", "db", "postgres:16", pull_policy="Always")
     return c
 
 
@@ -44,7 +46,13 @@ def test_select_finds_nothing_like_grep(cluster: memory.MemoryCluster) -> None:
 
 
 def test_select_by_repository_matches_any_tag(cluster: memory.MemoryCluster) -> None:
-    cluster.add(Kind.DEPLOYMENT, "shop", "canary", "registry.example.com/team/api:1.5.0-rc1")
+    cluster.add(
+        Kind.DEPLOYMENT,
+        "shop",
+        "canary",
+        "registry.example.com/team/api:1.5.0-rc1",
+        pull_policy="Always",
+    )
     rebuild.run(make_engine(cluster))
     result = select.run(
         make_engine(cluster), _images("registry.example.com/team/api"), images.MatchMode.REPOSITORY
@@ -90,7 +98,7 @@ def test_dry_run_restart_uses_server_side_dry_run_and_changes_nothing(
 
 
 def test_paused_deployment_is_refused(cluster: memory.MemoryCluster) -> None:
-    paused = cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True)
+    paused = cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True, pull_policy="Always")
     result = restart.run(make_engine(cluster), restart.Request(targets=(paused,)))
     assert result.exit_code == 1
     assert "paused" in result.outcomes[0].detail
@@ -98,15 +106,15 @@ def test_paused_deployment_is_refused(cluster: memory.MemoryCluster) -> None:
 
 
 def test_some_failures_are_a_partial_failure(cluster: memory.MemoryCluster) -> None:
-    paused = cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True)
+    paused = cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True, pull_policy="Always")
     targets = (_ref(Kind.DEPLOYMENT, "shop", "api"), paused)
     result = restart.run(make_engine(cluster), restart.Request(targets=targets))
     assert result.exit_code == 3
-    assert result.summary() == "restarted 1, failed 1 of 2 workloads"
+    assert result.summary() == "restarted 1, failed 1 of 2 workloads (not verified: no --wait)"
 
 
 def test_forbidden_patch_fails_only_that_target(cluster: memory.MemoryCluster) -> None:
-    cluster.add(Kind.DEPLOYMENT, "payments", "api", API)
+    cluster.add(Kind.DEPLOYMENT, "payments", "api", API, pull_policy="Always")
     cluster.forbid("patch", "deployments.apps", "payments")
     targets = (_ref(Kind.DEPLOYMENT, "shop", "api"), _ref(Kind.DEPLOYMENT, "payments", "api"))
     result = restart.run(make_engine(cluster), restart.Request(targets=targets))
@@ -127,12 +135,17 @@ def test_restart_forbidden_everywhere_is_a_configuration_error(
 
 def test_blast_radius_guard_refuses_before_touching_anything() -> None:
     cluster = memory.MemoryCluster()
-    targets = tuple(cluster.add(Kind.DEPLOYMENT, "bulk", f"d{i}", API) for i in range(51))
+    targets = tuple(
+        cluster.add(Kind.DEPLOYMENT, "bulk", f"d{i}", API, pull_policy="Always") for i in range(51)
+    )
     with pytest.raises(errors.BlastRadiusExceeded, match="--max-targets 51") as caught:
         restart.run(make_engine(cluster), restart.Request(targets=targets))
     assert caught.value.exit_code == 2
     assert cluster.calls.patches == []
-    raised = restart.run(make_engine(cluster), restart.Request(targets=targets, max_targets=51))
+    raised = restart.run(
+        make_engine(cluster),
+        restart.Request(targets=targets, options=requests.RestartOptions(max_targets=51)),
+    )
     assert raised.exit_code == 0 and raised.succeeded == 51
 
 
@@ -158,13 +171,14 @@ def test_target_that_no_longer_runs_the_image_is_skipped_with_a_note(
     assert (_ref(Kind.DEPLOYMENT, "shop", "worker"), False) not in cluster.calls.patches
 
 
-def test_digest_pinned_and_if_not_present_targets_are_skipped_with_a_warning() -> None:
+def test_digest_pinned_and_if_not_present_targets_are_not_restarted() -> None:
     cluster = memory.MemoryCluster()
     cluster.add(Kind.DEPLOYMENT, "shop", "pinned", f"registry.example.com/team/api@{DIGEST}")
     cluster.add(Kind.DEPLOYMENT, "shop", "cached", API, pull_policy="IfNotPresent")
     rebuild.run(make_engine(cluster))
     request = orchestrate.Request(
-        image_refs=_images("registry.example.com/team/api"), match=images.MatchMode.REPOSITORY
+        image_refs=_images("registry.example.com/team/api"),
+        options=requests.RestartOptions(match=images.MatchMode.REPOSITORY),
     )
     result = orchestrate.run(make_engine(cluster), request)
     assert result.restart is not None
@@ -175,7 +189,10 @@ def test_digest_pinned_and_if_not_present_targets_are_skipped_with_a_warning() -
     forced = orchestrate.run(
         make_engine(cluster),
         orchestrate.Request(
-            image_refs=request.image_refs, match=request.match, allow_stale_pull=True
+            image_refs=request.image_refs,
+            options=requests.RestartOptions(
+                match=images.MatchMode.REPOSITORY, allow_stale_pull=True
+            ),
         ),
     )
     assert forced.restart is not None and forced.restart.succeeded == 2
@@ -183,26 +200,38 @@ def test_digest_pinned_and_if_not_present_targets_are_skipped_with_a_warning() -
 
 def test_concurrency_is_bounded(cluster: memory.MemoryCluster) -> None:
     cluster.patch_latency = 0.01
-    targets = tuple(cluster.add(Kind.DEPLOYMENT, "bulk", f"d{i}", API) for i in range(30))
-    result = restart.run(make_engine(cluster), restart.Request(targets=targets, concurrency=3))
+    targets = tuple(
+        cluster.add(Kind.DEPLOYMENT, "bulk", f"d{i}", API, pull_policy="Always") for i in range(30)
+    )
+    result = restart.run(
+        make_engine(cluster),
+        restart.Request(targets=targets, options=requests.RestartOptions(concurrency=3)),
+    )
     assert result.succeeded == 30
     assert 2 <= cluster.calls.peak_concurrent_patches <= 3
 
 
 def test_wait_follows_the_rollout_to_completion(cluster: memory.MemoryCluster) -> None:
     target = _ref(Kind.DEPLOYMENT, "shop", "api")
-    result = restart.run(make_engine(cluster), restart.Request(targets=(target,), wait=True))
+    result = restart.run(
+        make_engine(cluster),
+        restart.Request(targets=(target,), options=requests.RestartOptions(wait=True)),
+    )
     assert result.outcomes[0].rollout == "complete"
     assert result.exit_code == 0
 
 
 def test_wait_times_out_on_a_stuck_rollout() -> None:
     cluster = memory.MemoryCluster()
-    stuck = cluster.add(Kind.DEPLOYMENT, "shop", "stuck", API, rollout="stuck")
+    stuck = cluster.add(
+        Kind.DEPLOYMENT, "shop", "stuck", API, rollout="stuck", pull_policy="Always"
+    )
     fake = clock.FakeClock()
     result = restart.run(
         make_engine(cluster, fake_clock=fake),
-        restart.Request(targets=(stuck,), wait=True, timeout_seconds=30),
+        restart.Request(
+            targets=(stuck,), options=requests.RestartOptions(wait=True, timeout_seconds=30)
+        ),
     )
     assert result.exit_code == 1
     assert "timed out" in result.outcomes[0].detail
@@ -211,8 +240,13 @@ def test_wait_times_out_on_a_stuck_rollout() -> None:
 
 def test_progress_deadline_exceeded_counts_as_failed() -> None:
     cluster = memory.MemoryCluster()
-    late = cluster.add(Kind.DEPLOYMENT, "shop", "late", API, rollout="deadline")
-    result = restart.run(make_engine(cluster), restart.Request(targets=(late,), wait=True))
+    late = cluster.add(
+        Kind.DEPLOYMENT, "shop", "late", API, rollout="deadline", pull_policy="Always"
+    )
+    result = restart.run(
+        make_engine(cluster),
+        restart.Request(targets=(late,), options=requests.RestartOptions(wait=True)),
+    )
     assert result.exit_code == 1
     assert "progress deadline" in result.outcomes[0].detail
 
@@ -253,14 +287,14 @@ def test_orchestrate_cannot_tell_without_cache_permission(cluster: memory.Memory
 
 
 def test_orchestrate_partial_failure_is_exit_3(cluster: memory.MemoryCluster) -> None:
-    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True)
+    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True, pull_policy="Always")
     result = orchestrate.run(make_engine(cluster), orchestrate.Request(image_refs=_images(API)))
     assert result.exit_code == 3
 
 
 def test_orchestrate_all_failed_is_exit_1() -> None:
     cluster = memory.MemoryCluster()
-    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True)
+    cluster.add(Kind.DEPLOYMENT, "shop", "frozen", API, paused=True, pull_policy="Always")
     result = orchestrate.run(make_engine(cluster), orchestrate.Request(image_refs=_images(API)))
     assert result.exit_code == 1
 

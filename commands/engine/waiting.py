@@ -1,0 +1,41 @@
+"""Following one rollout to completion with a watch (not polling), by kubectl's rules.
+
+One watch request per workload for the whole wait: the API server pushes each status change,
+so completion is noticed as soon as the controller reports it, and the number of requests does
+not grow with the wait. An expired or broken watch is resumed from a fresh read.
+"""
+
+from __future__ import annotations
+
+from commands.engine import rollout
+from commands.engine.context import Engine
+from commands.values import errors, workloads
+
+
+def until_done(engine: Engine, workload: workloads.Workload, deadline: float) -> rollout.Status:
+    """The rollout's final status: complete, failed, or timed out at `deadline` (monotonic)."""
+    current = workload
+    while True:
+        status = rollout.status(current)
+        if status.state is not rollout.State.IN_PROGRESS:
+            return status
+        remaining = deadline - engine.clock.monotonic()
+        if remaining <= 0:
+            return rollout.Status(rollout.State.FAILED, f"timed out: {status.message}")
+        try:
+            current = _next_settled(engine, current, remaining, deadline)
+        except errors.WatchExpired:
+            current = engine.cluster.read_workload(workload.ref)
+
+
+def _next_settled(
+    engine: Engine, start: workloads.Workload, remaining: float, deadline: float
+) -> workloads.Workload:
+    """Watch from `start` until the rollout settles or the deadline; the last state seen."""
+    for seen in engine.cluster.watch_workload(start.ref, start.resource_version, remaining):
+        if rollout.status(seen).state is not rollout.State.IN_PROGRESS:
+            return seen
+        if engine.clock.monotonic() >= deadline:
+            return seen
+    # The server ended the watch (its timeout): read afresh so the caller looks again.
+    return engine.cluster.read_workload(start.ref)
