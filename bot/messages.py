@@ -32,11 +32,15 @@ OUTCOME_EMOJI = {
 }
 RUNNING_EMOJI = ":hourglass_flowing_sand:"
 
+# Not-done outcomes first: they are what the reader has to act on.
 _GROUP_TITLES = {
+    events.Outcome.FAILED: "Failed",
+    events.Outcome.UNCHANGED: "Restarted, still the old image",
+    events.Outcome.STALE_PULL: "Not restarted: cannot pull a new image",
     events.Outcome.RESTARTED: "Restarted",
     events.Outcome.WOULD_RESTART: "Would restart (dry run)",
+    events.Outcome.UP_TO_DATE: "Already up to date",
     events.Outcome.SKIPPED: "Skipped",
-    events.Outcome.FAILED: "Failed",
 }
 
 
@@ -225,6 +229,8 @@ def _outcome_groups(result: dispatch.Result) -> list[tuple[str, list[str]]]:
     elif isinstance(result, results.RebuildResult):
         lines.append(("Changes", result.diff.lines()))
     if restart is not None:
+        if restart.advice():
+            lines.insert(0, ("Why, and the fix", list(restart.advice())))
         for outcome, title in _GROUP_TITLES.items():
             items = [_outcome_line(item) for item in restart.outcomes if item.outcome is outcome]
             lines.append((title, items))
@@ -232,10 +238,15 @@ def _outcome_groups(result: dispatch.Result) -> list[tuple[str, list[str]]]:
 
 
 def _outcome_line(item: results.TargetOutcome) -> str:
-    # "restarted X" would repeat the target; reasons for skips and failures are what matters.
-    if item.outcome in (events.Outcome.SKIPPED, events.Outcome.FAILED) and item.detail:
-        return f"{item.target}: {item.detail}"
-    return f"{item.target} (rollout {item.rollout})" if item.rollout else str(item.target)
+    # "restarted X" would repeat the target; reasons for not-done targets are what matters,
+    # and for verified ones the digests before → after.
+    change = item.digest_change()
+    digests = f" `{change}`" if change else ""
+    if item.outcome in events.NOT_DONE or item.outcome is events.Outcome.SKIPPED:
+        return f"{item.target}: {item.detail}{digests}"
+    if item.rollout:
+        return f"{item.target}: {item.verified.value}{digests}"
+    return f"{item.target}{digests}"
 
 
 def final(argv: Sequence[str], user: str, result: dispatch.Result) -> Rendered:

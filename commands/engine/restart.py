@@ -213,27 +213,30 @@ def _restart(
     target = plan.target
     stamp = clock.rfc3339(engine.clock.now())
     patched = engine.cluster.patch_restart(target, stamp, dry_run=engine.dry_run, pins=plan.pins)
-    pinned = f" pinned to {images.short_digest(plan.expected)}" if plan.pins else ""
+    pinned = f"image pinned to {images.short_digest(plan.expected)}, " if plan.pins else ""
     if engine.dry_run:
-        return plan.outcome(Outcome.WOULD_RESTART, f"[dry-run] Would restart {target}{pinned}")
+        would = f" ({pinned.rstrip(', ')})" if pinned else ""
+        return plan.outcome(Outcome.WOULD_RESTART, f"[dry-run] Would restart {target}{would}")
     if not opts.wait:
-        return plan.outcome(
-            Outcome.RESTARTED, f"restarted {target}{pinned} (not verified: no --wait)"
-        )
+        return plan.outcome(Outcome.RESTARTED, f"{pinned}not verified (no --wait)")
     state = waiting.until_done(engine, patched, deadline)
     if state.state is not rollout.State.COMPLETE:
-        failed = plan.outcome(Outcome.FAILED, f"rollout {state.message}")
+        failed = plan.outcome(Outcome.FAILED, f"{pinned}rollout {state.message}")
         return dataclasses.replace(failed, rollout=state.message)
     pods = verify.current(engine.cluster.list_pods(target.namespace, patched.selector))
     new_pods = [pod for pod in pods if pod.restarted_at == stamp]
     verdict = verify.judge(new_pods, plan.containers, plan.before, plan.expected)
-    # A named restart (to reload configuration, say) is done even if the digest is the same;
-    # an image rollout whose pods still run the old digest rolled nothing out.
-    unchanged = verdict.verified is results.Verified.UNCHANGED and plan.image_rollout
-    detail = f"restarted {target}{pinned}: {verdict.verified.value}"
-    if verdict.detail:
-        detail += f" ({verdict.detail})"
-    done = plan.outcome(Outcome.UNCHANGED if unchanged else Outcome.RESTARTED, detail)
+    unchanged = verdict.verified is results.Verified.UNCHANGED
+    if unchanged and plan.image_rollout:
+        # An image rollout whose new pods still run the old digest rolled nothing out.
+        done = plan.outcome(Outcome.UNCHANGED, f"{pinned}rollout complete, but {verdict.detail}")
+    elif unchanged:
+        # A named restart (to reload configuration, say) is done even on the same digest.
+        done = plan.outcome(Outcome.RESTARTED, f"{pinned}rollout complete, same digest as before")
+    else:
+        why = f" ({verdict.detail})" if verdict.detail else ""
+        detail = f"{pinned}rollout complete, {verdict.verified.value}{why}"
+        done = plan.outcome(Outcome.RESTARTED, detail)
     return dataclasses.replace(
         done, rollout="complete", digests_after=verdict.after, verified=verdict.verified
     )

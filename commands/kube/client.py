@@ -39,7 +39,6 @@ BASE_DELAY = 0.2
 # A server's Retry-After (429) is honoured, but capped so one command cannot stall for minutes.
 MAX_RETRY_AFTER = 5.0
 MANAGED_BY = {"app.kubernetes.io/managed-by": "myctl"}
-_STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 # How AppsV1Api spells each kind in its method names (list_namespaced_stateful_set, ...).
 _SNAKE = {
     workloads.Kind.DEPLOYMENT: "deployment",
@@ -214,6 +213,9 @@ class KubeCluster:
             pod_spec.setdefault(key, []).append({"name": pin.name, "image": pin.image})
         if pod_spec:
             template["spec"] = pod_spec
+        # A dict body goes out as a strategic merge patch (the client's rest layer turns its
+        # default json-patch content type into strategic-merge for non-list bodies), so
+        # container lists merge by name as `kubectl patch` does.
         body = {"spec": {"template": template}}
         action = Action("patch", _resource(ref.kind), ref.namespace, _subject(ref))
         obj = self._call(
@@ -225,7 +227,6 @@ class KubeCluster:
                 body,
                 field_manager=port.FIELD_MANAGER,
                 dry_run="All" if dry_run else None,
-                _content_type=_STRATEGIC_MERGE,
             ),
         )
         return convert.to_workload(ref.kind, obj)

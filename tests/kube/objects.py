@@ -9,11 +9,11 @@ from kubernetes import client as k8s_client
 NEVER_READY = {"myctl.test/never-ready": "true"}  # the fake kubelet never makes these Ready
 
 
-def _template(name: str, image: str, labels: dict[str, str], pull: str) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": {"app": name, **labels}},
-        "spec": {"containers": [{"name": name, "image": image, "imagePullPolicy": pull}]},
-    }
+def _template(name: str, image: str, labels: dict[str, str], pull: str | None) -> dict[str, Any]:
+    container = {"name": name, "image": image}
+    if pull is not None:  # None: leave it to the API server's default, as most people do
+        container["imagePullPolicy"] = pull
+    return {"metadata": {"labels": {"app": name, **labels}}, "spec": {"containers": [container]}}
 
 
 def deployment(
@@ -26,7 +26,7 @@ def deployment(
     paused: bool = False,
     never_ready: bool = False,
     labels: dict[str, str] | None = None,
-    pull: str = "Always",
+    pull: str | None = "Always",
     progress_deadline: int | None = None,
 ) -> None:
     pod_labels = {**(labels or {}), **(NEVER_READY if never_ready else {})}

@@ -21,7 +21,10 @@ from kubernetes import client as k8s_client
 from bot import app as app_mod
 from bot import config as config_mod
 from bot import http_server
+from tests.kube import objects
 from tests.support import controlplane as cp
+from tests.support import fake_kubelet as kubelet_mod
+from tests.support import polling
 from tests.support.slack_driver import Forgery, SlackDriver
 from tests.support.slack_emulator import Message, SlackEmulator
 from tests.support.slack_plugin import SIGNING_SECRET, slack_environment
@@ -71,6 +74,23 @@ def create(api: k8s_client.ApiClient, namespace: str, *bodies: dict[str, Any]) -
     apps = k8s_client.AppsV1Api(api)
     for body in bodies:
         apps.create_namespaced_deployment(namespace, body)
+
+
+def push_after_settled(
+    api: k8s_client.ApiClient,
+    namespace: str,
+    names: tuple[str, ...],
+    kubelet: kubelet_mod.FakeKubelet,
+    image: str,
+) -> str:
+    """Once `names` run the current digest of `image`, move its tag (a push), so that a restart
+    has something new to roll out."""
+    for name in names:
+        polling.wait_until(
+            lambda name=name: objects.deployment_available(api, namespace, name),  # type: ignore[misc]
+            what=f"{name} available",
+        )
+    return kubelet.move_tag(image)
 
 
 def restarted_at(api: k8s_client.ApiClient, namespace: str, name: str) -> str | None:
@@ -169,22 +189,26 @@ def test_orchestrate_over_http_restarts_and_ends_with_a_check_mark(
     slack_emulator: SlackEmulator,
     kube_namespace: str,
     kube_admin: k8s_client.ApiClient,
+    fake_kubelet: kubelet_mod.FakeKubelet,
 ) -> None:
-    create(kube_admin, kube_namespace, deployment("api"), deployment("worker"))
+    image = f"registry.example.com/{kube_namespace}/api:1.4.2"
+    create(kube_admin, kube_namespace, deployment("api", image), deployment("worker", image))
+    push_after_settled(kube_admin, kube_namespace, ("api", "worker"), fake_kubelet, image)
     running = http_bot()
 
     answer = slash(
         running,
-        f"—cache-namespace {kube_namespace} orchestrate —image {IMAGE} -n {kube_namespace} "
+        f"—cache-namespace {kube_namespace} orchestrate —image {image} -n {kube_namespace} "
         "--wait --timeout 60s",
     )
 
     assert answer.status_code == 200
     assert answer.elapsed_seconds < ACK_BUDGET
     message = running.final_message()
-    assert message.text.startswith(":white_check_mark: restarted 2 of 2 workloads")
-    assert f"{kube_namespace}/api (rollout complete)" in message.all_text()
-    assert message.updates >= 2, "progress updates before the final one"
+    assert message.text.startswith(":white_check_mark: rolled out 2 of 2 workloads")
+    assert f"{kube_namespace}/api: updated `sha256:" in message.all_text()
+    # Watched rollouts finish within the 1 s update throttle here: posted, then updated.
+    assert message.updates >= 1, "the progress message was updated in place"
     assert message.history[0]["text"].startswith(":hourglass_flowing_sand:")
     assert len(slack_emulator.calls_to("chat.postMessage")) == 1
     assert restarted_at(kube_admin, kube_namespace, "api") is not None
@@ -204,7 +228,7 @@ def test_stuck_rollout_over_http_ends_with_a_cross(
 
     assert answer.elapsed_seconds < ACK_BUDGET
     message = running.final_message()
-    assert message.text.startswith(":x: restarted 0, failed 1 of 1 workloads")
+    assert message.text.startswith(":x: rolled out 0, failed 1 of 1 workloads")
     assert "timed out" in message.all_text()
     assert message.updates >= 2
     assert slack_emulator.violations == []
@@ -250,27 +274,30 @@ def test_paused_target_makes_orchestrate_partial(
     slack_emulator: SlackEmulator,
     kube_namespace: str,
     kube_admin: k8s_client.ApiClient,
+    fake_kubelet: kubelet_mod.FakeKubelet,
 ) -> None:
+    image = f"registry.example.com/{kube_namespace}/api:1.4.2"
     create(
         kube_admin,
         kube_namespace,
-        deployment("api"),
-        deployment("worker"),
-        deployment("frozen", paused=True),
+        deployment("api", image),
+        deployment("worker", image),
+        deployment("frozen", image, paused=True),
     )
+    push_after_settled(kube_admin, kube_namespace, ("api", "worker"), fake_kubelet, image)
     running = http_bot()
 
     answer = slash(
         running,
-        f"--cache-namespace {kube_namespace} orchestrate --image {IMAGE} -n {kube_namespace} "
+        f"--cache-namespace {kube_namespace} orchestrate --image {image} -n {kube_namespace} "
         "--wait --timeout 60s",
     )
 
     assert answer.elapsed_seconds < ACK_BUDGET
     message = running.final_message()
-    assert message.text.startswith(":large_orange_circle: restarted 2, failed 1 of 3 workloads")
+    assert message.text.startswith(":large_orange_circle: rolled out 2, failed 1 of 3 workloads")
     assert "is paused" in message.all_text()
-    assert message.updates >= 2
+    assert message.updates >= 1
     assert restarted_at(kube_admin, kube_namespace, "frozen") is None
     assert restarted_at(kube_admin, kube_namespace, "worker") is not None
 
@@ -395,3 +422,56 @@ def test_health_readiness_and_metrics_endpoints(
     metrics = requests.get(_url(running, "/metrics"), timeout=5)
     assert "# TYPE myctl_bot_ack_seconds histogram" in metrics.text
     assert "myctl_bot_job_queue_depth 0" in metrics.text
+
+
+# --------------------------------------------------------------------------- truthful outcomes
+
+
+def test_rebuild_dry_run_after_the_subcommand_shows_the_diff_and_writes_nothing(
+    http_bot: BotFactory,
+    slack_emulator: SlackEmulator,
+    kube_namespace: str,
+    kube_admin: k8s_client.ApiClient,
+) -> None:
+    create(kube_admin, kube_namespace, deployment("api"))
+    running = http_bot()
+
+    answer = slash(
+        running, f"rebuild --dry-run -n {kube_namespace} --cache-namespace {kube_namespace}"
+    )
+
+    assert answer.elapsed_seconds < ACK_BUDGET
+    message = running.final_message()
+    assert message.text.startswith(":white_check_mark: [dry-run] would write cache")
+    assert f"+ {IMAGE}" in message.all_text()
+    assert not any("Approve" in str(m.blocks) for m in slack_emulator.messages.values())
+    configmaps = k8s_client.CoreV1Api(kube_admin).list_namespaced_config_map(kube_namespace)
+    assert [cm.metadata.name for cm in configmaps.items if "myctl" in cm.metadata.name] == []
+
+
+def test_default_pull_policy_orchestrate_ends_with_a_cross_naming_workloads_and_fixes(
+    http_bot: BotFactory,
+    slack_emulator: SlackEmulator,
+    kube_namespace: str,
+    kube_admin: k8s_client.ApiClient,
+    fake_kubelet: kubelet_mod.FakeKubelet,
+) -> None:
+    image = f"registry.example.com/{kube_namespace}/web:2.0"
+    body = deployment("web", image)
+    del body["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"]  # as people write it
+    create(kube_admin, kube_namespace, body)
+    push_after_settled(kube_admin, kube_namespace, ("web",), fake_kubelet, image)
+    running = http_bot()
+
+    slash(
+        running,
+        f"orchestrate --image {image} -n {kube_namespace} --cache-namespace {kube_namespace}",
+    )
+
+    message = running.final_message()
+    assert message.text.startswith(":x:")
+    text = message.all_text()
+    assert f"{kube_namespace}/deployment/web (IfNotPresent)" in text
+    assert "--pin-digest" in text and "imagePullPolicy: Always" in text
+    assert restarted_at(kube_admin, kube_namespace, "web") is None  # nothing patched
+    assert slack_emulator.violations == []

@@ -50,7 +50,9 @@ def test_image_ref_with_digest_parses_through_the_shared_parser() -> None:
     digest = "sha256:" + "b" * 64
     parsed = _parse(f"orchestrate —image registry.example.com/team/api:1.4.2@{digest}")
     assert isinstance(parsed, invocation.Invocation)
-    assert digest in str(parsed.image_refs[0])
+    # repo:tag@digest: the tag selects the workloads, the digest is what they must run after.
+    assert str(parsed.image_refs[0]) == "registry.example.com/team/api:1.4.2"
+    assert parsed.restart.expected_digests == (("registry.example.com/team/api:1.4.2", digest),)
 
 
 @pytest.mark.parametrize(
