@@ -76,7 +76,8 @@ def claim(
         # Only a row older than the retention may be taken over; a fresh one means "seen".
         where=D.c.claimed_at < now - keep,
     )
-    return conn.execute(upsert).rowcount == 1
+    # RETURNING, not rowcount: with an upsert, drivers disagree on what rowcount counts.
+    return conn.execute(upsert.returning(D.c.id)).first() is not None
 
 
 def prune(conn: sa.Connection, *, before: dt.datetime, limit: int = PRUNE_BATCH) -> int:
