@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Any constant works; it only has to be the same in every replica (PostgreSQL advisory lock key).
 MIGRATION_LOCK_KEY = 0x6D7963746C  # "myctl"
 
@@ -133,9 +133,27 @@ events = sa.Table(
     sa.Index("ix_myctl_audit_events_at", "at"),
 )
 
-# MIGRATIONS[n] brings a database from version n - 1 to n. Version 1 is the first schema, so
-# there is nothing to migrate yet; the next change adds `2: _v2` here.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
+# Registry webhook deliveries already handled (commands/state/deliveries.py): the unique key
+# makes a retried or replayed delivery lose the insert, on every replica sharing the database.
+hook_deliveries = sa.Table(
+    "myctl_hook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("trigger_name", sa.String(64), nullable=False),
+    sa.Column("delivery_id", sa.String(255), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("trigger_name", "delivery_id", name="uq_myctl_hook_deliveries_id"),
+    sa.Index("ix_myctl_hook_deliveries_claimed_at", "claimed_at"),
+)
+
+
+def _v2(conn: sa.Connection) -> None:
+    """Version 2 adds `myctl_hook_deliveries` (a new table: plain CREATE on both backends)."""
+    hook_deliveries.create(conn, checkfirst=True)
+
+
+# MIGRATIONS[n] brings a database from version n - 1 to n. Version 1 is the first schema.
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {2: _v2}
 
 
 class SchemaTooNew(Exception):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from commands.values import durations, errors, settings, workloads
+from commands.values import triggers as trigger_values
 
 T = TypeVar("T")
 REPORT_KINDS = ("cache", "images", "rollouts", "activity")
@@ -250,4 +251,5 @@ _SECTIONS: dict[str, Callable[[object, str], Any]] = {
     "slack": _slack,
     "schedules": _schedules,
     "state": _state,
+    "triggers": trigger_values.parse,
 }

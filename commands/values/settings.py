@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from commands.values import triggers as trigger_values
 from commands.values import workloads
 
 ALL_KINDS = (workloads.Kind.DEPLOYMENT, workloads.Kind.STATEFULSET, workloads.Kind.DAEMONSET)
@@ -121,3 +122,4 @@ class Settings:
     slack: SlackSettings = SlackSettings()
     schedules: tuple[Schedule, ...] = field(default_factory=tuple)
     state: StateSettings = StateSettings()
+    triggers: tuple[trigger_values.Trigger, ...] = field(default_factory=tuple)  # design §4
