@@ -129,7 +129,7 @@ def test_deploy_rbac_grants_exactly_what_the_bot_needs(
     control_plane: cp.ControlPlane, kube_namespace: str
 ) -> None:
     for name in ("namespace.yaml", "rbac.yaml"):
-        control_plane.apply_manifest_file(REPO_ROOT / "deploy" / name)
+        control_plane.apply_manifest_file(REPO_ROOT / "deploy" / "base" / name)
     path = control_plane.service_account_kubeconfig("myctl", "myctl")
     api = k8s_config.new_client_from_config(config_file=str(path))
     apps = k8s_client.AppsV1Api(api)

@@ -1,19 +1,34 @@
-"""A fake kubelet (and scheduler): pods become Running and Ready with no container runtime.
+"""A fake kubelet (and scheduler) for several fake nodes: pods are placed, "pull" their images
+as a kubelet would, and become Running and Ready with no container runtime.
 
 Why: the test control plane has no kubelet and no scheduler, yet myctl's `--wait` follows
-rollouts with kubectl's rules, which only complete when ReplicaSets see available pods.
-This loop does the minimum a kubelet would:
+rollouts with kubectl's rules (they need available pods), and verified rollouts read
+`containerStatuses[].imageID`, so which digest a pod runs must follow the real rules
+(docs/control-plane.md, "Fake nodes and image pulls"). This loop does what a kubelet would:
 
-- registers Node `fake-node` (Ready, with allocatable capacity) and keeps its heartbeat fresh;
-- binds unscheduled pods to it through the Binding subresource (DaemonSet pods too: they
-  arrive with node affinity, not a nodeName, since the scheduler places them);
-- marks bound pods Running with Ready/ContainersReady and ready containerStatuses, except
-  pods labelled `myctl.test/never-ready: "true"`, which stay not Ready (stuck rollouts);
-- finishes graceful deletions (delete with grace 0), as a kubelet does once containers stop,
-  so old ReplicaSets drain and namespaces can be deleted.
+- registers the nodes (default `fake-node` and `fake-node-b`, Ready, with capacity) and keeps
+  their heartbeats fresh; `fake-node-b` carries the NoSchedule taint DAEMONSET_TAINT, so the
+  DaemonSet controller runs DaemonSets on `fake-node` only unless they tolerate it;
+- schedules unscheduled pods through the Binding subresource: a pod pinned to a node
+  (DaemonSet pods arrive with node affinity on metadata.name; or a hostname nodeSelector)
+  goes there; any other pod goes to the node with the fewest live pods of the same
+  controller (ReplicaSet, StatefulSet…), ties broken round-robin, so a 2-replica Deployment
+  lands on both nodes, as the default scheduler's spreading does. Taints are not checked
+  (the deliberate difference: only DaemonSets are kept off fake-node-b);
+- starts each container by pulling per its `imagePullPolicy`, with one image cache per node
+  ({normalized reference → digest}), and writes containerStatuses as a kubelet does:
+  `imageID` `repo@sha256:…` (containerd, even nodes) or `docker-pullable://repo@sha256:…`
+  (docker, odd nodes), or `state.waiting` (ErrImagePull, ErrImageNeverPull) with imageID "";
+  failed pulls are retried on every relist, a started container keeps its digest for good;
+- pods labelled `myctl.test/never-ready: "true"` run but are never Ready (stuck rollouts);
+- finishes graceful deletions (delete with grace 0), as a kubelet does once containers stop.
+
+Image references, policies and remote digests are in tests/support/fake_images.py, the
+Node and pod statuses it writes in tests/support/fake_status.py.
 
 Run as a thread (`FakeKubelet(...).start()` / `.stop()`) or as a process:
-`python -m tests.support.fake_kubelet --kubeconfig PATH`.
+`python -m tests.support.fake_kubelet --kubeconfig PATH` (scripts/kube-local does), and move a
+tag from a shell: `python -m tests.support.fake_kubelet --kubeconfig PATH --move-tag REF`.
 """
 
 from __future__ import annotations
@@ -28,22 +43,22 @@ import signal
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
+from tests.support import fake_images, fake_status
+
 NODE_NAME = "fake-node"
 NEVER_READY_LABEL = "myctl.test/never-ready"
+DAEMONSET_TAINT = "myctl.test/daemonsets-opt-in"
 HEARTBEAT_SECONDS = 10.0  # well under the 40s node-monitor grace period kubectl shows as stale
+# Container runtimes report imageID differently; real clusters mix them during migrations.
+RUNTIMES = ("containerd", "docker")
 
 log = logging.getLogger("fake_kubelet")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _session_from_kubeconfig(path: str) -> tuple[requests.Session, str]:
@@ -87,20 +102,61 @@ def _session_from_kubeconfig(path: str) -> tuple[requests.Session, str]:
     return s, str(cluster["server"]).rstrip("/")
 
 
-class FakeKubelet:
-    """Binds pods to fake-node and reports them Running/Ready; stoppable thread."""
+def _owner(meta: dict[str, Any]) -> str | None:
+    """The uid of the pod's controller (its ReplicaSet, StatefulSet…), the spreading group."""
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("uid"))
+    return None
 
-    def __init__(self, kubeconfig: str, node_name: str = NODE_NAME) -> None:
-        self.session, self.server = _session_from_kubeconfig(str(kubeconfig))
-        self.node_name = node_name
+
+def _pinned_node(spec: dict[str, Any]) -> str | None:
+    """The node a pod must run on, when it names one: required node affinity on the
+    `metadata.name` field (how the DaemonSet controller targets nodes) or a hostname
+    nodeSelector."""
+    affinity = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    for term in affinity.get("nodeSelectorTerms") or []:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("operator") == "In":
+                values = field.get("values") or []
+                if values:
+                    return str(values[0])
+    hostname = (spec.get("nodeSelector") or {}).get("kubernetes.io/hostname")
+    return str(hostname) if hostname else None
+
+
+class FakeKubelet:
+    """Places pods on the fake nodes, pulls their images, reports them Running/Ready.
+
+    `nodes` defaults to (`node_name`, `node_name-b`); node i runs RUNTIMES[i % 2].
+    All public methods are safe to call from another thread while the loop runs.
+    """
+
+    def __init__(
+        self, kubeconfig: str, node_name: str = NODE_NAME, *, nodes: tuple[str, ...] = ()
+    ) -> None:
+        self.kubeconfig = str(kubeconfig)
+        self.session, self.server = _session_from_kubeconfig(self.kubeconfig)
+        self.nodes: tuple[str, ...] = tuple(nodes) or (node_name, f"{node_name}-b")
+        self.node_name = self.nodes[0]  # kept for callers written for one node
+        # A second session for calls from the test thread: Session is not thread-safe.
+        control, _ = _session_from_kubeconfig(self.kubeconfig)
+        self.remote = fake_images.RemoteImages(control, self.server)
+        self._loop_remote = fake_images.RemoteImages(self.session, self.server)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._caches: dict[str, dict[str, str]] = {n: {} for n in self.nodes}
+        self._placed: dict[str, tuple[str, str | None]] = {}  # pod uid → (node, owner uid)
+        self._round_robin = 0
         self._pod_seq = 0
         self._last_heartbeat = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeKubelet:
-        """Register the node, then run the loop in a daemon thread."""
+        """Register the nodes, then run the loop in a daemon thread."""
         self.register_node()
         self._thread = threading.Thread(target=self.run, name="fake-kubelet", daemon=True)
         self._thread.start()
@@ -113,8 +169,8 @@ class FakeKubelet:
             self._thread.join(timeout)
 
     def run(self) -> None:
-        """List-then-watch forever: a relist every second is cheap on a test cluster and
-        makes the loop self-healing after any missed event or error."""
+        """List-then-watch forever: a relist every second is cheap on a test cluster, makes
+        the loop self-healing after any missed event or error, and retries failed pulls."""
         while not self._stop.is_set():
             try:
                 self._heartbeat_if_due()
@@ -123,6 +179,40 @@ class FakeKubelet:
             except Exception:  # keep serving: a transient API error must not kill the loop
                 log.exception("fake kubelet loop error")
                 self._stop.wait(0.5)
+
+    # ------------------------------------------------------------------ images (test API)
+    def node_cache(self, node: str) -> dict[str, str]:
+        """A copy of one node's image cache: {normalized reference → digest}."""
+        with self._lock:
+            return dict(self._caches[node])
+
+    def seed_cache(self, node: str, ref: str, digest: str) -> None:
+        """Make `node` hold `digest` for `ref`, as a node that pulled the tag earlier does."""
+        with self._lock:
+            self._caches[node][fake_images.normalize(ref).key] = digest
+
+    def remote_digest(self, ref: str) -> str:
+        """What `ref` points to now (the registry's answer for loopback images)."""
+        return self.remote.digest(fake_images.normalize(ref))
+
+    def set_remote_digest(self, ref: str, digest: str) -> None:
+        """Point a non-loopback tag at `digest`, for every kubelet of this cluster (in the
+        ConfigMap kube-system/fake-registry, read at pull time)."""
+        image = fake_images.normalize(ref)
+        if image.loopback:
+            raise ValueError(f"{ref} is on a loopback registry: push to it instead")
+        if image.digest:
+            raise ValueError(f"{ref} names a digest; a digest cannot move")
+        self.remote.set_override(image, digest)
+
+    def move_tag(self, ref: str) -> str:
+        """Re-push a non-loopback tag, as it were: it points to a new digest, returned."""
+        image = fake_images.normalize(ref)
+        if image.loopback:  # checked first: resolving would ask a registry that may be down
+            raise ValueError(f"{ref} is on a loopback registry: push to it instead")
+        new = fake_images.next_digest(image.key, self.remote.digest(image))
+        self.set_remote_digest(ref, new)
+        return new
 
     # ------------------------------------------------------------------ API
     def _url(self, path: str) -> str:
@@ -133,87 +223,61 @@ class FakeKubelet:
         return self.session.request(method, self._url(path), **kw)
 
     def register_node(self) -> None:
-        """Create (or refresh) the Node with Ready status and allocatable capacity."""
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": self.node_name,
-                "labels": {
-                    "kubernetes.io/hostname": self.node_name,
-                    "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
+        """Create (or refresh) every Node with Ready status and allocatable capacity."""
+        for i, name in enumerate(self.nodes):
+            node: dict[str, Any] = {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "labels": {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                    },
                 },
-            },
-        }
-        r = self._req("POST", "/api/v1/nodes", json=node)
-        if r.status_code not in (201, 409):
-            r.raise_for_status()
+            }
+            if i > 0:
+                taint = {"key": DAEMONSET_TAINT, "value": "true", "effect": "NoSchedule"}
+                node["spec"] = {"taints": [taint]}
+            r = self._req("POST", "/api/v1/nodes", json=node)
+            if r.status_code not in (201, 409):
+                r.raise_for_status()
         self._heartbeat()
 
-    def _node_status(self) -> dict[str, Any]:
-        capacity = {"cpu": "32", "memory": "128Gi", "pods": "1000", "ephemeral-storage": "100Gi"}
-        now = _now()
-
-        def cond(kind: str, status: str, reason: str) -> dict[str, str]:
-            return {
-                "type": kind,
-                "status": status,
-                "reason": reason,
-                "message": "fake kubelet",
-                "lastHeartbeatTime": now,
-                "lastTransitionTime": now,
-            }
-
-        return {
-            "capacity": capacity,
-            "allocatable": capacity,
-            "conditions": [
-                cond("Ready", "True", "KubeletReady"),
-                cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
-                cond("DiskPressure", "False", "KubeletHasNoDiskPressure"),
-                cond("PIDPressure", "False", "KubeletHasSufficientPID"),
-            ],
-            "addresses": [
-                {"type": "InternalIP", "address": "127.0.0.1"},
-                {"type": "Hostname", "address": self.node_name},
-            ],
-            "nodeInfo": {
-                "kubeletVersion": "v0.0.0-fake",
-                "containerRuntimeVersion": "fake://0",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-                "machineID": "",
-                "systemUUID": "",
-                "bootID": "",
-                "kernelVersion": "",
-                "osImage": "fake",
-                "kubeProxyVersion": "",
-            },
-        }
+    def _runtime(self, node: str) -> str:
+        return RUNTIMES[self.nodes.index(node) % len(RUNTIMES)]
 
     def _heartbeat(self) -> None:
-        r = self._req(
-            "PATCH",
-            f"/api/v1/nodes/{self.node_name}/status",
-            data=json.dumps({"status": self._node_status()}),
-            headers={"Content-Type": "application/merge-patch+json"},
-        )
-        r.raise_for_status()
+        for name in self.nodes:
+            r = self._req(
+                "PATCH",
+                f"/api/v1/nodes/{name}/status",
+                data=json.dumps({"status": fake_status.node_status(name, self._runtime(name))}),
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            r.raise_for_status()
         self._last_heartbeat = time.monotonic()
 
     def _heartbeat_if_due(self) -> None:
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            r = self._req("GET", f"/api/v1/nodes/{self.node_name}")
-            if r.status_code == 404:  # someone deleted the node: register again
-                self.register_node()
-            else:
-                self._heartbeat()
+            for name in self.nodes:
+                if self._req("GET", f"/api/v1/nodes/{name}").status_code == 404:
+                    self.register_node()  # someone deleted a node: register again
+                    return
+            self._heartbeat()
 
     def _sync_all(self) -> str:
         r = self._req("GET", "/api/v1/pods")
         r.raise_for_status()
         body = r.json()
+        placed = {}
+        for pod in body["items"]:
+            meta, node = pod["metadata"], pod["spec"].get("nodeName")
+            if node in self.nodes and not meta.get("deletionTimestamp"):
+                placed[meta["uid"]] = (node, _owner(meta))
+        with self._lock:
+            self._placed = placed
         for pod in body["items"]:
             self.handle_pod(pod)
         return str(body["metadata"]["resourceVersion"])
@@ -231,6 +295,9 @@ class FakeKubelet:
                 event = json.loads(line)
                 if event.get("type") in ("ADDED", "MODIFIED"):
                     self.handle_pod(event["object"])
+                elif event.get("type") == "DELETED":
+                    with self._lock:
+                        self._placed.pop(event["object"]["metadata"]["uid"], None)
                 elif event.get("type") == "ERROR":  # e.g. 410 Gone: relist
                     return
 
@@ -242,89 +309,123 @@ class FakeKubelet:
         base = f"/api/v1/namespaces/{ns}/pods/{name}"
         node = spec.get("nodeName")
         if meta.get("deletionTimestamp"):
-            if node == self.node_name:
+            with self._lock:
+                self._placed.pop(meta["uid"], None)
+            if node in self.nodes:
                 self._req("DELETE", base, json={"gracePeriodSeconds": 0})
             return
         if not node:
-            binding = {
-                "apiVersion": "v1",
-                "kind": "Binding",
-                "metadata": {"name": name, "namespace": ns},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": self.node_name},
-            }
-            r = self._req("POST", f"{base}/binding", json=binding)
-            if r.status_code not in (201, 409, 404):
-                log.warning("binding %s/%s: %s %s", ns, name, r.status_code, r.text)
+            self._bind(pod, base)
             return  # the MODIFIED event that follows brings it back here bound
-        if node != self.node_name:
+        if node not in self.nodes:
             return
         ready = (meta.get("labels") or {}).get(NEVER_READY_LABEL) != "true"
-        if self._status_is_current(pod, ready):
+        status = fake_status.pod_status(
+            pod,
+            ready,
+            self._runtime(node),
+            lambda image, policy: self.pull(node, image, policy),
+            self._next_ip,
+        )
+        if status is None:
             return
         r = self._req(
             "PATCH",
             f"{base}/status",
-            data=json.dumps({"status": self._pod_status(pod, ready)}),
+            data=json.dumps({"status": status}),
             headers={"Content-Type": "application/merge-patch+json"},
         )
         if r.status_code not in (200, 404, 409):
             log.warning("status %s/%s: %s %s", ns, name, r.status_code, r.text)
 
-    @staticmethod
-    def _status_is_current(pod: dict[str, Any], ready: bool) -> bool:
-        status = pod.get("status") or {}
-        if status.get("phase") != "Running":
-            return False
-        want = "True" if ready else "False"
-        conds = {c["type"]: c["status"] for c in status.get("conditions") or []}
-        return conds.get("Ready") == want
+    def _choose_node(self, pod: dict[str, Any]) -> str | None:
+        pinned = _pinned_node(pod["spec"])
+        if pinned is not None:
+            return pinned if pinned in self.nodes else None  # another kubelet's node
+        owner = _owner(pod["metadata"])
+        with self._lock:
+            counts = dict.fromkeys(self.nodes, 0)
+            for node, other in self._placed.values():
+                if other == owner and node in counts:
+                    counts[node] += 1
+            start = self._round_robin % len(self.nodes)
+            self._round_robin += 1
+        order = self.nodes[start:] + self.nodes[:start]
+        return min(order, key=lambda n: counts[n])  # min keeps the first of equals
 
-    def _pod_status(self, pod: dict[str, Any], ready: bool) -> dict[str, Any]:
-        now = _now()
-        flag = "True" if ready else "False"
+    def _bind(self, pod: dict[str, Any], base: str) -> None:
+        meta = pod["metadata"]
+        target = self._choose_node(pod)
+        if target is None:
+            return
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": target},
+        }
+        r = self._req("POST", f"{base}/binding", json=binding)
+        if r.status_code == 201:
+            # Counted now, not when the MODIFIED event arrives: the ReplicaSet's next pod
+            # is often bound before that event, and must see this one to spread.
+            with self._lock:
+                self._placed[meta["uid"]] = (target, _owner(meta))
+        elif r.status_code not in (409, 404):
+            log.warning(
+                "binding %s/%s: %s %s", meta["namespace"], meta["name"], r.status_code, r.text
+            )
+
+    def _next_ip(self) -> str:
         self._pod_seq += 1
         seq = self._pod_seq
+        return f"10.88.{(seq // 250) % 250}.{seq % 250 + 1}"
 
-        def cond(kind: str, status: str) -> dict[str, str]:
-            return {"type": kind, "status": status, "lastTransitionTime": now}
-
-        def container(c: dict[str, Any]) -> dict[str, Any]:
-            return {
-                "name": c["name"],
-                "image": c.get("image", ""),
-                "imageID": f"fake://{c.get('image', '')}",
-                "containerID": f"fake://{pod['metadata']['uid']}/{c['name']}",
-                "ready": ready,
-                "started": True,
-                "restartCount": 0,
-                "state": {"running": {"startedAt": now}},
-            }
-
-        ip = f"10.88.{(seq // 250) % 250}.{seq % 250 + 1}"
-        return {
-            "phase": "Running",
-            "hostIP": "127.0.0.1",
-            "podIP": ip,
-            "podIPs": [{"ip": ip}],
-            "startTime": now,
-            "conditions": [
-                cond("PodScheduled", "True"),
-                cond("Initialized", "True"),
-                cond("ContainersReady", flag),
-                cond("Ready", flag),
-            ],
-            "containerStatuses": [container(c) for c in pod["spec"].get("containers", [])],
-        }
+    def pull(self, node: str, image: str, policy: str | None) -> str:
+        """Resolve a container's image on `node` per its pull policy; returns the digest
+        (and caches it on the node) or raises fake_images.PullError."""
+        ref = fake_images.normalize(image)
+        policy = policy or fake_images.default_pull_policy(ref)
+        with self._lock:
+            cached = self._caches[node].get(ref.key)
+        if policy == fake_images.NEVER or (policy == fake_images.IF_NOT_PRESENT and cached):
+            if cached:
+                return cached
+            raise fake_images.PullError(
+                "ErrImageNeverPull",
+                f'Container image "{image}" is not present with pull policy of Never',
+            )
+        digest = self._loop_remote.digest(ref)
+        with self._lock:
+            self._caches[node][ref.key] = digest
+        return digest
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for `python -m tests.support.fake_kubelet` (used by scripts/kube-local)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--node-name", default=NODE_NAME)
+    parser.add_argument(
+        "--node-name",
+        action="append",
+        help="a node to run (repeatable); default: fake-node, fake-node-b",
+    )
+    parser.add_argument(
+        "--move-tag",
+        metavar="REF",
+        help="point REF (not on a loopback registry) at a new digest, print it, exit",
+    )
+    parser.add_argument(
+        "--set-digest", nargs=2, metavar=("REF", "DIGEST"), help="point REF at DIGEST and exit"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    kubelet = FakeKubelet(args.kubeconfig, args.node_name)
+    kubelet = FakeKubelet(args.kubeconfig, nodes=tuple(args.node_name or ()))
+    if args.move_tag:
+        print(kubelet.move_tag(args.move_tag))
+        return 0
+    if args.set_digest:
+        kubelet.set_remote_digest(*args.set_digest)
+        return 0
     kubelet.register_node()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: kubelet._stop.set())

@@ -4,6 +4,8 @@ Fixtures:
 - `control_plane` (session): builds the binaries if needed, starts ControlPlane and the
   fake kubelet, yields the ControlPlane, stops everything at the end. A failed build or
   start FAILS the tests that need it: a skipped integration suite hides regressions.
+- `fake_kubelet` (session): the FakeKubelet running for `control_plane` (its nodes, image
+  caches, `move_tag`, `seed_cache`…; see tests/support/fake_kubelet.py).
 - `kube_namespace` (function): a fresh, uniquely named namespace, deleted afterwards
   without waiting for it to drain.
 - `kube_admin` (function): a kubernetes.client.ApiClient with the admin identity.
@@ -26,8 +28,11 @@ from kubernetes import config as k8s_config
 from tests.support import controlplane as cp
 from tests.support import fake_kubelet
 
-_KUBE_FIXTURES = {"control_plane", "kube_namespace", "kube_admin"}
+_KUBE_FIXTURES = {"control_plane", "fake_kubelet", "kube_namespace", "kube_admin"}
 _build: dict[str, Path | cp.ControlPlaneError] = {}
+# The session's kubelet, set while `control_plane` is up: a fixture of its own would start
+# the kubelet only for tests that ask for it, but every kube test needs pods to run.
+_kubelet: dict[str, fake_kubelet.FakeKubelet] = {}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -59,11 +64,19 @@ def control_plane() -> Iterator[cp.ControlPlane]:
     try:
         plane.start()
         kubelet = fake_kubelet.FakeKubelet(str(plane.kubeconfig)).start()
+        _kubelet["session"] = kubelet
         yield plane
     finally:
+        _kubelet.pop("session", None)
         if kubelet is not None:
             kubelet.stop()
         plane.stop()
+
+
+@pytest.fixture(scope="session", name="fake_kubelet")
+def fake_kubelet_fixture(control_plane: cp.ControlPlane) -> fake_kubelet.FakeKubelet:
+    """The fake kubelet of the session's control plane (nodes `fake-node`, `fake-node-b`)."""
+    return _kubelet["session"]
 
 
 @pytest.fixture
