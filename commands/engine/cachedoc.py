@@ -109,6 +109,12 @@ def build(found: Iterable[workloads.Workload], scope: settings.Scope, built_at: 
             # An unparseable image (a cluster may hold one that never pulls) cannot be selected.
             key = str(ref) if ref else container.image
             by_image.setdefault(key, {}).setdefault(workload.ref, []).append(container.name)
+            if ref is not None and ref.tag_form:
+                # Pinned beside its tag (`repo:tag@sha256:…`): the next push of the tag must
+                # find it too, so it is indexed under the tag as well.
+                by_image.setdefault(ref.tag_form, {}).setdefault(workload.ref, []).append(
+                    container.name
+                )
     return Document(
         built_at=built_at,
         scope=scope.as_document(),

@@ -153,7 +153,12 @@ def _inspect(engine: Engine, request: Request, target: workloads.WorkloadRef) ->
         return _decide(plan, dataclasses.replace(done, verified=results.Verified.UP_TO_DATE))
     refusal = "" if not wanted else _cannot_pull(running, opts, _names(wanted, opts.match))
     if refusal:
-        return _decide(plan, plan.outcome(Outcome.STALE_PULL, refusal))
+        stale = plan.outcome(Outcome.STALE_PULL, refusal)
+        if all(
+            ref.pinned_by_digest for _c, ref in running
+        ):  # the advice says "pinned", not a policy
+            stale = dataclasses.replace(stale, pull_policies=("pinned by digest",))
+        return _decide(plan, stale)
     if opts.pin_digest and expected:
         pins = tuple(
             dataclasses.replace(c, image=images.with_digest(c.image, expected))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from commands.values import errors
 
@@ -44,6 +44,10 @@ class ImageRef:
     repository: str
     tag: str | None
     digest: str | None
+    # The tag written beside a digest (`repo:1.4@sha256:…`, what `--pin-digest` writes). Not
+    # part of the identity — the runtime pulls the digest — but a workload pinned that way
+    # still belongs to the tag's rollouts, so exact matching and the cache index know it.
+    pinned_tag: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.digest:
@@ -54,10 +58,15 @@ class ImageRef:
     def pinned_by_digest(self) -> bool:
         return self.digest is not None
 
+    @property
+    def tag_form(self) -> str | None:
+        """`repo:tag` for a reference pinned beside its tag, else None."""
+        return f"{self.repository}:{self.pinned_tag}" if self.pinned_tag else None
+
     def matches(self, other: ImageRef, mode: MatchMode) -> bool:
         if mode is MatchMode.REPOSITORY:
             return self.repository == other.repository
-        return str(self) == str(other)
+        return str(self) == str(other) or (other.digest is None and self.tag_form == str(other))
 
 
 def parse(text: str) -> ImageRef:
@@ -88,11 +97,13 @@ def parse(text: str) -> ImageRef:
         domain = DEFAULT_DOMAIN
         if "/" not in path:
             path = f"library/{path}"
+    pinned_tag = None
     if digest:
-        tag = None  # the digest is the identity; a tag beside it is informational only
+        # The digest is the identity; a tag beside it only says which rollouts it belongs to.
+        tag, pinned_tag = None, tag
     elif tag is None:
         tag = "latest"
-    return ImageRef(repository=f"{domain}/{path}", tag=tag, digest=digest)
+    return ImageRef(repository=f"{domain}/{path}", tag=tag, digest=digest, pinned_tag=pinned_tag)
 
 
 def _split_domain(name: str, original: str) -> tuple[str, str]:

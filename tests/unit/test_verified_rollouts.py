@@ -189,3 +189,19 @@ def test_json_carries_digests_and_verdict_per_target() -> None:
     target = payload["targets"][0]
     assert target["verified"] == "updated" and target["digests_after"] == [new]
     assert len(target["digests_before"]) == 1 and target["digests_before"][0].startswith("sha256:")
+
+
+def test_a_pinned_workload_still_belongs_to_its_tags_next_rollout(
+    defaults: memory.MemoryCluster,
+) -> None:
+    key = str(images.parse(API))
+    first = defaults.images.push(API)
+    _orchestrate(defaults, wait=True, pin_digest=True, expected_digests=((key, first),))
+    second = defaults.images.push(API)
+    unpinned = _orchestrate(defaults, wait=True)
+    assert {o.outcome for o in unpinned.outcomes} == {Outcome.STALE_PULL}  # selected, and told why
+    assert "pinned by digest" in _by_name(unpinned)["web"].detail
+    again = _orchestrate(defaults, wait=True, pin_digest=True, expected_digests=((key, second),))
+    assert again.exit_code == 0 and {o.verified for o in again.outcomes} == {Verified.UPDATED}
+    web = workloads.WorkloadRef(Kind.DEPLOYMENT, "demo", "web")
+    assert defaults.workload(web).containers[0].image == f"{API}@{second}"
