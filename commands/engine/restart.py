@@ -224,6 +224,24 @@ def _restart(
         return plan.outcome(Outcome.WOULD_RESTART, f"[dry-run] Would restart {target}{would}")
     if not opts.wait:
         return plan.outcome(Outcome.RESTARTED, f"{pinned}not verified (no --wait)")
+    try:
+        return _follow(engine, plan, patched, stamp, pinned, deadline)
+    except errors.MyctlError as exc:
+        # The patch landed: say so, whatever stopped the wait (a forbidden watch, an API
+        # server that went away), so the report never hides a restart that happened.
+        failed = plan.outcome(Outcome.FAILED, f"{pinned}restarted, but not followed: {exc}")
+        return dataclasses.replace(failed, error_code=exc.exit_code, rollout="not followed")
+
+
+def _follow(
+    engine: Engine,
+    plan: _Plan,
+    patched: workloads.Workload,
+    stamp: str,
+    pinned: str,
+    deadline: float,
+) -> results.TargetOutcome:
+    target = plan.target
     state = waiting.until_done(engine, patched, deadline)
     if state.state is not rollout.State.COMPLETE:
         failed = plan.outcome(Outcome.FAILED, f"{pinned}rollout {state.message}")

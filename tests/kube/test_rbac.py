@@ -1,12 +1,13 @@
-"""Least privilege, proven by acting as the bot's ServiceAccount with the rules in deploy/.
+"""Least privilege, proven by acting as the bot's ServiceAccount with the rules in deploy/base.
 
-Each case binds a fresh ServiceAccount to deploy/rbac.yaml's rules minus one permission and
+Each case binds a fresh ServiceAccount to deploy/base/rbac.yaml's rules minus one permission and
 checks that exactly the operation needing it fails, with exit 2 and a message naming it.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from tests.support import polling
 
 pytestmark = pytest.mark.kube
 API = "registry.example.com/team/api:1.4.2"
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "base"
 CACHE = "myctl-image-cache"
 
 
@@ -32,7 +33,7 @@ def _rbac_documents() -> list[dict[str, Any]]:
 
 
 def _bind(control_plane: cp.ControlPlane, name: str, missing: tuple[str, str, str] | None) -> Path:
-    """deploy/rbac.yaml for ServiceAccount `name`, without the permission `missing`."""
+    """deploy/base/rbac.yaml for ServiceAccount `name`, without the permission `missing`."""
     control_plane.apply_manifest_file(DEPLOY / "namespace.yaml")
     documents = []
     for original in _rbac_documents():
@@ -145,6 +146,7 @@ def test_orchestrate_succeeds_with_exactly_the_deployed_rules_and_secrets_stay_c
         (("get", "", "configmaps"), 'cannot get configmaps in namespace "myctl"'),
         (("create", "", "configmaps"), 'cannot create configmaps in namespace "myctl"'),
         (("update", "", "configmaps"), 'cannot update configmaps in namespace "myctl"'),
+        (("list", "", "pods"), "cannot list pods"),  # the digests before a restart
     ],
     ids=lambda value: "-".join(value) if isinstance(value, tuple) else None,
 )
@@ -169,3 +171,20 @@ def test_each_missing_permission_fails_its_operation_with_exit_2(
     live = k8s_client.AppsV1Api(kube_admin).read_namespaced_deployment("api", kube_namespace)
     annotations = live.spec.template.metadata.annotations or {}
     assert "kubectl.kubernetes.io/restartedAt" not in annotations
+
+
+def test_without_watch_a_waited_restart_says_it_restarted_but_could_not_follow(
+    control_plane: cp.ControlPlane, kube_namespace: str, kube_admin: k8s_client.ApiClient
+) -> None:
+    objects.deployment(kube_admin, kube_namespace, "api", API)
+    kubeconfig = _bind(
+        control_plane, "myctl-no-watch-deployments", ("watch", "apps", "deployments")
+    )
+    result = myctl(
+        kubeconfig, "restart", f"{kube_namespace}/deployment/api", "--wait", "-o", "json"
+    )
+    assert result.exit_code == 2, result.output
+    target = json.loads(result.output)["targets"][0]
+    assert target["outcome"] == "failed"
+    assert "restarted, but not followed" in target["detail"]
+    assert "cannot watch deployments.apps" in target["detail"]
