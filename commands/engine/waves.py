@@ -67,4 +67,4 @@ def stop_reason(
 
 
 def not_started(plan: inspect.Plan, why: str) -> results.TargetOutcome:
-    return plan.outcome(Outcome.NOT_STARTED, f"not started: {why}")
+    return plan.outcome(Outcome.NOT_STARTED, why)

@@ -138,7 +138,7 @@ class RestartResult:
         if waiting:
             lines.append(
                 f"Not started: {len(waiting)} workload(s) were left untouched because "
-                f"{waiting[0].detail.removeprefix('not started: ')}. Fix what the canary "
+                f"{waiting[0].detail}. Fix what the canary "
                 "shows, then run again (targets already up to date are not restarted twice)."
             )
         return tuple(lines)

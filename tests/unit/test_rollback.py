@@ -92,6 +92,19 @@ def test_rollback_of_a_named_run_and_a_dry_run_changes_nothing(
     assert _digests(cluster, "api") == {v2}
 
 
+def test_global_flags_go_before_or_after_rollback(
+    cluster: memory.MemoryCluster, state: dict[str, str]
+) -> None:
+    _rolled_to_v2(cluster, state)
+    before = run(cluster, "--dry-run", "-o", "json", "rollback", environ=state)
+    after = run(cluster, "rollback", "--dry-run", "-o", "json", environ=state)
+    for result in (before, after):
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.output)
+        assert payload["dry_run"] is True
+        assert {t["outcome"] for t in payload["targets"]} == {"would-restart"}
+
+
 def test_rollback_without_a_state_store_is_exit_2_and_says_so(
     cluster: memory.MemoryCluster,
 ) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from commands.cli import parser, render
 from commands.engine import orchestrate, restart
 from commands.engine.context import Engine
 from commands.kube import memory
@@ -207,6 +208,20 @@ def test_a_named_restart_canary_on_the_same_digest_passes_and_implies_wait() -> 
     assert result.waited
     assert set(_outcomes(result).values()) == {Outcome.RESTARTED}
     assert cluster.calls.patches[0][0].name == "a"
+
+
+def test_canary_on_the_command_line_implies_wait_and_must_be_positive() -> None:
+    inv = parser.parse(["orchestrate", "--image", API, "--canary", "2"])
+    assert (inv.restart.canary, inv.restart.wait) == (2, True)
+    with pytest.raises(errors.UsageError, match="--canary"):
+        parser.parse(["restart", "deployment/api", "--canary", "0"])
+
+
+def test_not_started_targets_are_listed_with_the_reason_in_text_output() -> None:
+    cluster = _cluster("a", "b")
+    lines = render.text_lines(_rollout(make_engine(cluster)))
+    expected = "Not started deployment: shop/b: the canary shop/deployment/a was unchanged"
+    assert any(line.startswith(expected) for line in lines)
 
 
 def test_each_target_records_the_containers_that_run_the_image() -> None:
