@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from commands.cli import invocation
-from commands.engine import check, orchestrate, rebuild, restart, select
+from commands.engine import check, orchestrate, rebuild, restart, rollback, select
 from commands.engine.context import Engine
+from commands.state import rollbacks
 from commands.values import errors, results
 
 VERSION = "0.1.0"
@@ -35,6 +36,7 @@ Result = (
     | results.SelectResult
     | results.RestartResult
     | results.OrchestrateResult
+    | results.RollbackResult
     | Message
 )
 # Called with the rebuild plan before anything is written; False cancels.
@@ -45,7 +47,14 @@ def version() -> Message:
     return Message("version", f"myctl {VERSION}")
 
 
-def execute(inv: invocation.Invocation, engine: Engine, confirm: Confirm) -> Result:
+def execute(
+    inv: invocation.Invocation,
+    engine: Engine,
+    confirm: Confirm,
+    *,
+    history: rollbacks.RunHistory | None = None,
+) -> Result:
+    """Run `inv`. `history` is the audit trail (a `StateStore`): `rollback` reads it."""
     if inv.command == "check":
         return check.run(engine)
     if inv.command == "rebuild":
@@ -59,6 +68,8 @@ def execute(inv: invocation.Invocation, engine: Engine, confirm: Confirm) -> Res
         return _restart(inv, engine)
     if inv.command == "orchestrate":
         return orchestrate.run(engine, orchestrate.Request(inv.image_refs, inv.restart))
+    if inv.command == "rollback":
+        return _rollback(inv, engine, history)
     raise errors.UsageError(f"unknown command {inv.command!r}")
 
 
@@ -71,3 +82,31 @@ def _restart(inv: invocation.Invocation, engine: Engine) -> results.RestartResul
     else:
         targets = inv.target_refs()
     return restart.run(engine, restart.Request(targets, inv.image_refs, inv.restart))
+
+
+def _rollback(
+    inv: invocation.Invocation, engine: Engine, history: rollbacks.RunHistory | None
+) -> results.RestartResult:
+    if history is None:
+        raise errors.ConfigError(
+            "rollback needs the state store, where each run keeps the digests it replaced: "
+            "set MYCTL_STATE_URL to the state database (e.g. sqlite:///myctl-state.db)"
+        )
+    if inv.run_id is None:
+        run = rollbacks.latest_restarting_run(history)
+        if run is None:
+            why = "no run in the audit trail restarted anything: nothing to roll back"
+            return results.RollbackResult((), engine.dry_run, (why,))
+    else:
+        run = history.get_run(inv.run_id)
+        if run is None:
+            raise errors.UsageError(f"rollback --run: no run {inv.run_id!r} in the audit trail")
+        if run.dry_run:
+            raise errors.UsageError(
+                f"rollback --run: run {run.id} was a dry run: it changed nothing"
+            )
+        if run.state != "finished":
+            raise errors.UsageError(
+                f"rollback --run: run {run.id} is {run.state}: its outcome was never recorded"
+            )
+    return rollback.run(engine, rollback.Request(run, inv.restart))

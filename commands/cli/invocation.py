@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from commands.values import config, errors, images, requests, settings, workloads
 
-MUTATING_COMMANDS = frozenset({"rebuild", "restart", "orchestrate"})
+MUTATING_COMMANDS = frozenset({"rebuild", "restart", "orchestrate", "rollback"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Invocation:
     targets: tuple[str, ...] = ()
     restart: requests.RestartOptions = field(default_factory=requests.RestartOptions)
     shell: str = ""
+    run_id: str | None = None  # rollback --run
     argv: tuple[str, ...] = ()  # as typed, for the audit trail
 
     def target_refs(self) -> tuple[workloads.WorkloadRef, ...]:

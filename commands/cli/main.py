@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -49,29 +49,32 @@ class Runtime:
 
     def execute(self, inv: invocation.Invocation) -> int:
         audit = _Audit.open(self.environ, inv, self.argv)
-        code, summary = self._execute(inv)
-        audit.finish(code, summary)
+        code, summary, details = self._execute(inv, audit.store)
+        audit.finish(code, summary, details)
         return code
 
-    def _execute(self, inv: invocation.Invocation) -> tuple[int, str]:
+    def _execute(
+        self, inv: invocation.Invocation, store: StateStore | None
+    ) -> tuple[int, str, dict[str, Any] | None]:
         json_output = inv.options.output == "json"
         try:
-            result = self._run(inv)
+            result = self._run(inv, store)
         except errors.MyctlError as exc:
             if json_output:
                 payload = {"command": inv.command, "exit_code": exc.exit_code, "error": str(exc)}
                 click.echo(json.dumps(payload))
             else:
                 click.echo(f"error: {exc}", err=True)
-            return exc.exit_code, str(exc)
+            return exc.exit_code, str(exc), None
         if json_output:
             click.echo(json.dumps(result.to_json(), indent=2))
         else:
             for line in render.text_lines(result):
                 click.echo(line)
-        return result.exit_code, result.summary()
+        # The result's JSON is the run's audit record: `rollback` reads the digests back from it.
+        return result.exit_code, result.summary(), result.to_json()
 
-    def _run(self, inv: invocation.Invocation) -> dispatch.Result:
+    def _run(self, inv: invocation.Invocation, store: StateStore | None) -> dispatch.Result:
         if inv.command == "completion":
             return dispatch.Message("completion", _completion_script(inv.shell))
         if inv.command == "version":
@@ -91,7 +94,7 @@ class Runtime:
             report=self._reporter(inv.options),
             dry_run=inv.options.dry_run,
         )
-        return dispatch.execute(inv, engine, _ask if not inv.force else _yes)
+        return dispatch.execute(inv, engine, _ask if not inv.force else _yes, history=store)
 
     def _reporter(self, options: invocation.GlobalOptions) -> events.Reporter:
         mode = options.progress
@@ -110,6 +113,10 @@ class _Audit:
 
     def __init__(self, store: StateStore | None, run_id: str | None) -> None:
         self._store, self._run_id = store, run_id
+
+    @property
+    def store(self) -> StateStore | None:
+        return self._store
 
     @classmethod
     def open(
@@ -136,11 +143,13 @@ class _Audit:
             return cls(None, None)
         return cls(store, run_id)
 
-    def finish(self, exit_code: int, summary: str) -> None:
+    def finish(self, exit_code: int, summary: str, details: dict[str, Any] | None) -> None:
         if self._store is None or self._run_id is None:
             return
         try:
-            self._store.finish_run(self._run_id, exit_code=exit_code, summary=summary)
+            self._store.finish_run(
+                self._run_id, exit_code=exit_code, summary=summary, details=details
+            )
         finally:
             self._store.close()
 

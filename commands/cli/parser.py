@@ -13,8 +13,8 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from commands.cli import invocation
-from commands.values import durations, errors, images, requests
+from commands.cli import invocation, restart_flags
+from commands.values import errors, images, requests
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,15 +23,6 @@ def _image_refs(values: Sequence[str]) -> tuple[images.ImageRef, ...]:
     try:
         return tuple(dict.fromkeys(images.parse(value) for value in values))
     except errors.UsageError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
-def _duration(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return durations.parse(value, key=f"--{param.name}")
-    except errors.ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
@@ -130,50 +121,6 @@ def scope_options(func: F) -> F:
     return func
 
 
-def restart_options(func: F) -> F:
-    for decorator in reversed(
-        [
-            click.option(
-                "--match",
-                type=click.Choice([mode.value for mode in images.MatchMode]),
-                default="exact",
-                show_default=True,
-                help="exact: same tag or digest; repository: any tag or digest.",
-            ),
-            click.option("--wait", is_flag=True, help="Follow each rollout to completion."),
-            click.option(
-                "--timeout", callback=_duration, help="With --wait: give up after this (10m)."
-            ),
-            click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel restarts."),
-            click.option(
-                "--max-targets",
-                type=click.IntRange(1),
-                help="Refuse to restart more workloads than this (default 50).",
-            ),
-            click.option(
-                "--allow-stale-pull",
-                is_flag=True,
-                help="Restart even where a restart cannot pull a new image (digest-pinned, or "
-                "IfNotPresent with a mutable tag); such rollouts are verified, not assumed.",
-            ),
-            click.option(
-                "--expect-digest",
-                metavar="sha256:…",
-                help="The digest the --image tag now points to: workloads already running it "
-                "are up to date; after the rollout every new pod must run it.",
-            ),
-            click.option(
-                "--pin-digest",
-                is_flag=True,
-                help="Set the container image to repo:tag@sha256:… (needs an expected digest) "
-                "so every node pulls exactly it, whatever its pull policy.",
-            ),
-        ]
-    ):
-        func = decorator(func)
-    return func
-
-
 def _build(command: str, **fields: Any) -> invocation.Invocation:
     ctx = click.get_current_context()
     options = invocation.GlobalOptions(**_global_values(ctx))
@@ -219,13 +166,13 @@ def _execute(ctx: click.Context, /, result: invocation.Invocation, **_globals: A
 
 
 @cli.command()
-@restart_options
+@restart_flags.options
 @click.option("--image", "image", multiple=True, required=True, help="Image to roll out.")
 @scope_options
 @global_options
 def orchestrate(image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
     """check → rebuild (if needed) → select → restart."""
-    refs, options = _rollout(image, kw)
+    refs, options = restart_flags.rollout(image, kw)
     return _build("orchestrate", image_refs=refs, restart=options)
 
 
@@ -264,15 +211,44 @@ def select_(image: tuple[str, ...], match: str, **_kw: Any) -> invocation.Invoca
 @cli.command()
 @click.argument("target", nargs=-1)
 @click.option("--image", "image", multiple=True, help="Restart the workloads running this image.")
-@restart_options
+@restart_flags.options
 @scope_options
 @global_options
 def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invocation.Invocation:
     """Rolling restart of TARGET… ([NAMESPACE/]KIND/NAME) or of --image users."""
     if bool(target) == bool(image):
         raise click.UsageError("give either TARGET… or --image IMAGE, not both or neither")
-    refs, options = _rollout(image, kw)
+    refs, options = restart_flags.rollout(image, kw)
     return _build("restart", targets=target, image_refs=refs, restart=options)
+
+
+@cli.command()
+@click.option(
+    "--run",
+    "run_id",
+    metavar="RUN_ID",
+    help="The run to undo (default: the latest run that restarted something).",
+)
+@click.option("--timeout", callback=restart_flags.duration, help="Give up waiting after this.")
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel restarts.")
+@click.option(
+    "--max-targets", type=click.IntRange(1), help="Refuse more workloads than this (default 50)."
+)
+@global_options
+def rollback(
+    run_id: str | None,
+    timeout: float | None,
+    concurrency: int | None,
+    max_targets: int | None,
+    **_globals: Any,
+) -> invocation.Invocation:
+    """Pin every workload a run restarted back to the digest it ran before, and verify it.
+
+    Needs the audit trail ($MYCTL_STATE_URL), where each run keeps its digests."""
+    options = requests.RestartOptions(
+        wait=True, timeout_seconds=timeout, concurrency=concurrency, max_targets=max_targets
+    )
+    return _build("rollback", run_id=run_id, restart=options)
 
 
 @cli.command()
@@ -288,44 +264,6 @@ def version(**_globals: Any) -> invocation.Invocation:
 def completion(shell: str, **_globals: Any) -> invocation.Invocation:
     """Print the shell completion script: eval "$(myctl completion bash)"."""
     return _build("completion", shell=shell)
-
-
-def _rollout(
-    texts: Sequence[str], kw: dict[str, Any]
-) -> tuple[tuple[images.ImageRef, ...], requests.RestartOptions]:
-    """The images to roll out and the restart options, with each image's expected digest
-    (from `repo:tag@sha256:…` or --expect-digest)."""
-    try:
-        parsed = [images.parse_rollout(text) for text in texts]
-        expected = {str(ref): digest for ref, digest in parsed if digest}
-        if kw["expect_digest"] is not None:
-            digest = images.parse_digest(kw["expect_digest"])
-            if len(parsed) != 1:
-                raise errors.UsageError("--expect-digest goes with exactly one --image")
-            ref, named = parsed[0]
-            if named not in (None, digest):
-                raise errors.UsageError(
-                    f"--expect-digest {digest} differs from the digest in --image {texts[0]}"
-                )
-            expected[str(ref)] = digest
-    except errors.UsageError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if kw["pin_digest"] and (not parsed or set(expected) != {str(ref) for ref, _ in parsed}):
-        raise click.UsageError(
-            "--pin-digest needs the digest to pin: --expect-digest sha256:… with one --image, "
-            "or every --image given as repo:tag@sha256:…"
-        )
-    options = requests.RestartOptions(
-        match=images.MatchMode(kw["match"]),
-        wait=kw["wait"],
-        timeout_seconds=kw["timeout"],
-        concurrency=kw["concurrency"],
-        max_targets=kw["max_targets"],
-        allow_stale_pull=kw["allow_stale_pull"],
-        expected_digests=tuple(sorted(expected.items())),
-        pin_digest=kw["pin_digest"],
-    )
-    return tuple(dict.fromkeys(ref for ref, _digest in parsed)), options
 
 
 def usage_text(command: str | None = None) -> str:

@@ -61,6 +61,7 @@ _LABELS = {
     events.Outcome.STALE_PULL: "Not restarted",
     events.Outcome.UNCHANGED: "Unchanged",
     events.Outcome.FAILED: "Failed",
+    events.Outcome.NOT_STARTED: "Not started",
 }
 
 
@@ -105,8 +106,9 @@ class BarProgress:
                 filled = self.WIDTH * self._done // self._total
                 bar = "#" * filled + "-" * (self.WIDTH - filled)
                 self._write(f"{event.step} [{bar}] {self._done}/{self._total}")
-            elif isinstance(event, events.Note) and event.warning:
-                self._write(f"warning: {event.message}", newline=True)
+            elif isinstance(event, events.Note):  # warnings, and the waves of --canary
+                prefix = "warning: " if event.warning else ""
+                self._write(f"{prefix}{event.message}", newline=True)
             elif isinstance(event, events.StepFinished):
                 self._write(f"{event.step}: {event.summary}", newline=True)
 

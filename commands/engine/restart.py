@@ -1,24 +1,28 @@
 """`restart`: rolling restart of workloads, like `kubectl rollout restart`, but safe at scale.
 
-Three phases. Inspect: each target is re-read live (the cache is only an index) with its pods,
-so the digests it runs before are recorded and targets that cannot or need not be restarted are
-decided up front. Guard: only the targets that would really be patched count against
---max-targets. Restart: patches run on a bounded thread pool; `--wait` follows each rollout by
-watch and verifies the digests the new pods run (commands/engine/verify.py).
+Three phases. Inspect (commands/engine/inspect.py): each target is re-read live (the cache is
+only an index) with its pods, so the digests it runs before are recorded and targets that cannot
+or need not be restarted are decided up front. Guard: only the targets that would really be
+patched count against --max-targets. Restart: patches run on a bounded thread pool; `--wait`
+follows each rollout by watch and verifies the digests the new pods run (verify.py). With
+`--canary N` the restart phase is two waves (waves.py): the canary, then, if it passed and
+`Engine.continue_after_canary` agrees, the rest.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from commands.engine import rollout, verify, waiting
+from commands.engine import inspect, rollout, verify, waiting, waves
 from commands.engine.context import Engine
 from commands.values import clock, errors, events, images, requests, results, workloads
 
 STEP = "restart"
 Outcome = events.Outcome
+Done = dict[workloads.WorkloadRef, results.TargetOutcome]
 
 
 @dataclass(frozen=True)
@@ -28,63 +32,106 @@ class Request:
     # one of these, and restarts that cannot pull anything new are not done.
     image_refs: tuple[images.ImageRef, ...] = ()
     options: requests.RestartOptions = field(default_factory=requests.RestartOptions)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """One inspected target: decided already (`decided`), or to be patched."""
-
-    target: workloads.WorkloadRef
-    workload: workloads.Workload | None = None
-    containers: tuple[str, ...] = ()  # the containers that run the image (all, for names)
-    before: tuple[str, ...] = ()
-    expected: str | None = None
-    pins: tuple[workloads.Container, ...] = ()
-    policies: tuple[str, ...] = ()
-    image_rollout: bool = False  # restarted because of an image: "unchanged" is not done
-    decided: results.TargetOutcome | None = field(default=None)
-
-    def outcome(self, kind: Outcome, detail: str) -> results.TargetOutcome:
-        return results.TargetOutcome(
-            self.target, kind, detail, digests_before=self.before, pull_policies=self.policies
-        )
+    # `rollback`: per target, the containers to pin back and the digest (targets need not
+    # repeat them). Each is verified against its own digest.
+    pins: tuple[requests.Pin, ...] = ()
 
 
 def run(engine: Engine, request: Request) -> results.RestartResult:
     opts = request.options
+    if opts.canary and not opts.wait:
+        opts = dataclasses.replace(opts, wait=True)  # a canary is only judged once it ran
     max_targets = opts.max_targets or engine.settings.restart.max_targets
-    targets = tuple(dict.fromkeys(request.targets))
-    if not request.image_refs:
+    pins = {pin.target: pin for pin in request.pins}
+    targets = tuple(dict.fromkeys((*request.targets, *pins)))
+    # Image rollouts and rollbacks skip a target that is gone; named targets must all exist.
+    lenient = bool(request.image_refs or pins)
+    if not lenient:
         _guard(len(targets), max_targets)  # named targets: nothing can be excluded up front
-    deadline = engine.clock.monotonic() + (
-        opts.timeout_seconds or engine.settings.restart.wait_timeout_seconds
-    )
     workers = max(
         1, min(opts.concurrency or engine.settings.restart.concurrency, len(targets) or 1)
     )
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="restart") as pool:
-        if request.image_refs:
-            plans = list(pool.map(lambda t: _inspect_safely(engine, request, t), targets))
-        else:
-            # Named targets: read them all before changing anything, so a typo restarts
-            # nothing; the first NotFound or PermissionDenied stops here.
-            plans = list(pool.map(lambda t: _inspect(engine, request, t), targets))
+        look = inspect.safely if lenient else inspect.strictly
+
+        def one(target: workloads.WorkloadRef) -> inspect.Plan:
+            ask = inspect.Ask(request.image_refs, opts, pins.get(target))
+            return look(engine, ask, target)
+
+        # Named targets: read them all before changing anything, so a typo restarts
+        # nothing; the first NotFound or PermissionDenied stops here.
+        plans = list(pool.map(one, targets))
         to_patch = [plan for plan in plans if plan.decided is None]
-        if request.image_refs:
+        if lenient:
             _guard(len(to_patch), max_targets)
         engine.report(events.StepStarted(STEP, total=len(targets)))
         for plan in plans:
             if plan.decided is not None:
                 _report(engine, plan.decided)
-        futures = {
-            plan.target: pool.submit(_restart_safely, engine, opts, plan, deadline)
-            for plan in to_patch
-        }
-        outcomes = tuple(plan.decided or futures[plan.target].result() for plan in plans)
+        done = _in_waves(engine, pool, opts, to_patch)
+    outcomes = tuple(plan.decided or done[plan.target] for plan in plans)
     warnings = tuple(f"{o.target}: {o.detail}" for o in outcomes if o.outcome is Outcome.SKIPPED)
     result = results.RestartResult(outcomes, engine.dry_run, warnings, waited=opts.wait)
     engine.report(events.StepFinished(STEP, result.exit_code, result.summary()))
     return result
+
+
+def _in_waves(
+    engine: Engine,
+    pool: concurrent.futures.Executor,
+    opts: requests.RestartOptions,
+    to_patch: Sequence[inspect.Plan],
+) -> Done:
+    chosen = waves.split(to_patch, opts.canary)
+    if not opts.canary:
+        return _wave(engine, pool, opts, chosen.canary)
+    count = 2 if chosen.rest else 1
+    _note(engine, f"wave 1/{count}: canary ({len(chosen.canary)})")
+    done = _wave(engine, pool, opts, chosen.canary)
+    if not chosen.rest:
+        return done
+    why = waves.stop_reason(chosen.canary, done, dry_run=engine.dry_run)
+    if not why and not engine.dry_run and not _go_on(engine, chosen.canary, done):
+        why = "the run was stopped after a good canary"
+    if why:
+        _note(engine, f"wave 2/2 not started ({len(chosen.rest)}): {why}", warning=True)
+        for plan in chosen.rest:
+            done[plan.target] = waves.not_started(plan, why)
+            _report(engine, done[plan.target])
+        return done
+    _note(engine, f"wave 2/2: the rest ({len(chosen.rest)})")
+    done.update(_wave(engine, pool, opts, chosen.rest))
+    return done
+
+
+def _go_on(engine: Engine, canary: Sequence[inspect.Plan], done: Done) -> bool:
+    """Ask the front door (Slack's Continue / Stop); an error while asking means stop."""
+    try:
+        return engine.continue_after_canary(tuple(done[plan.target] for plan in canary))
+    except errors.MyctlError as exc:
+        _note(engine, f"could not ask whether to go on after the canary: {exc}", warning=True)
+        return False
+
+
+def _wave(
+    engine: Engine,
+    pool: concurrent.futures.Executor,
+    opts: requests.RestartOptions,
+    plans: Sequence[inspect.Plan],
+) -> Done:
+    # Each wave gets the whole --timeout: the second starts after the canary (and, from
+    # Slack, after a pause that may last minutes).
+    deadline = engine.clock.monotonic() + (
+        opts.timeout_seconds or engine.settings.restart.wait_timeout_seconds
+    )
+    futures = {
+        plan.target: pool.submit(_restart_safely, engine, opts, plan, deadline) for plan in plans
+    }
+    return {target: future.result() for target, future in futures.items()}
+
+
+def _note(engine: Engine, message: str, *, warning: bool = False) -> None:
+    engine.report(events.Note(STEP, message, warning=warning))
 
 
 def _guard(count: int, max_targets: int) -> None:
@@ -99,121 +146,20 @@ def _report(engine: Engine, outcome: results.TargetOutcome) -> None:
     engine.report(events.ItemDone(STEP, str(outcome.target), outcome.outcome, outcome.detail))
 
 
-def _failed(plan: _Plan, exc: errors.MyctlError) -> results.TargetOutcome:
-    return dataclasses.replace(plan.outcome(Outcome.FAILED, str(exc)), error_code=exc.exit_code)
-
-
-# ---------------------------------------------------------------------------- inspect
-def _inspect_safely(engine: Engine, request: Request, target: workloads.WorkloadRef) -> _Plan:
-    try:
-        return _inspect(engine, request, target)
-    except errors.NotFound:
-        gone = results.TargetOutcome(target, Outcome.SKIPPED, "no longer exists")
-        return _Plan(target, decided=gone)
-    except errors.MyctlError as exc:
-        return _Plan(target, decided=_failed(_Plan(target), exc))
-
-
-def _inspect(engine: Engine, request: Request, target: workloads.WorkloadRef) -> _Plan:
-    workload = engine.cluster.read_workload(target)
-    opts = request.options
-    wanted = request.image_refs
-    if wanted:
-        running = [
-            (c, ref)
-            for c in workload.containers
-            if (ref := images.try_parse(c.image))
-            and any(ref.matches(w, opts.match) for w in wanted)
-        ]
-    else:
-        running = [(c, ref) for c in workload.containers if (ref := images.try_parse(c.image))]
-    names = tuple(c.name for c, _ in running)
-    policies = tuple(sorted({c.pull_policy for c, _ in running}))
-    expected = next(
-        (
-            digest
-            for _c, ref in running
-            for w in wanted
-            if ref.matches(w, opts.match) and (digest := opts.expected_for(w))
-        ),
-        None,
-    )
-    plan = _Plan(target, workload, names, expected=expected, policies=policies)
-    plan = dataclasses.replace(plan, image_rollout=bool(wanted))
-    if wanted and not running:
-        why = f"no longer runs {_names(wanted, opts.match)} (the cache was older than the cluster)"
-        return _decide(plan, plan.outcome(Outcome.SKIPPED, why))
-    if workload.paused:
-        why = "is paused; resume it first (kubectl rollout resume)"
-        return _decide(plan, plan.outcome(Outcome.FAILED, why))
-    pods = verify.current(engine.cluster.list_pods(target.namespace, workload.selector))
-    plan = dataclasses.replace(plan, before=verify.digests(pods, names))
-    if verify.up_to_date(pods, names, expected):
-        done = plan.outcome(Outcome.UP_TO_DATE, f"already runs {images.short_digest(expected)}")
-        return _decide(plan, dataclasses.replace(done, verified=results.Verified.UP_TO_DATE))
-    refusal = "" if not wanted else _cannot_pull(running, opts, _names(wanted, opts.match))
-    if refusal:
-        stale = plan.outcome(Outcome.STALE_PULL, refusal)
-        if all(
-            ref.pinned_by_digest for _c, ref in running
-        ):  # the advice says "pinned", not a policy
-            stale = dataclasses.replace(stale, pull_policies=("pinned by digest",))
-        return _decide(plan, stale)
-    if opts.pin_digest and expected:
-        pins = tuple(
-            dataclasses.replace(c, image=images.with_digest(c.image, expected))
-            for c, _ref in running
-        )
-        plan = dataclasses.replace(plan, pins=pins)
-    return plan
-
-
-def _decide(plan: _Plan, outcome: results.TargetOutcome) -> _Plan:
-    return dataclasses.replace(plan, decided=outcome)
-
-
-def _names(wanted: tuple[images.ImageRef, ...], match: images.MatchMode) -> str:
-    return ", ".join(
-        ref.repository if match is images.MatchMode.REPOSITORY else str(ref) for ref in wanted
-    )
-
-
-def _cannot_pull(
-    running: list[tuple[workloads.Container, images.ImageRef]],
-    opts: requests.RestartOptions,
-    wanted: str,
-) -> str:
-    """Why a restart would not pull a new image, or "" when it can (or the user said go)."""
-    if opts.allow_stale_pull or opts.pin_digest:
-        return ""
-    if all(ref.pinned_by_digest for _c, ref in running):
-        return (
-            f"runs {wanted} pinned by digest: a restart would run the same image "
-            "(name the new digest with --expect-digest and --pin-digest)"
-        )
-    if all(c.pull_policy != "Always" and not r.pinned_by_digest for c, r in running):
-        policy = "/".join(sorted({c.pull_policy for c, _ in running}))
-        return (
-            f"uses imagePullPolicy {policy} with the mutable tag of {wanted}: nodes that "
-            "cached the tag would keep their old copy"
-        )
-    return ""
-
-
 # ---------------------------------------------------------------------------- restart
 def _restart_safely(
-    engine: Engine, opts: requests.RestartOptions, plan: _Plan, deadline: float
+    engine: Engine, opts: requests.RestartOptions, plan: inspect.Plan, deadline: float
 ) -> results.TargetOutcome:
     try:
         outcome = _restart(engine, opts, plan, deadline)
     except errors.MyctlError as exc:
-        outcome = _failed(plan, exc)
+        outcome = inspect.failed(plan, exc)
     _report(engine, outcome)
     return outcome
 
 
 def _restart(
-    engine: Engine, opts: requests.RestartOptions, plan: _Plan, deadline: float
+    engine: Engine, opts: requests.RestartOptions, plan: inspect.Plan, deadline: float
 ) -> results.TargetOutcome:
     target = plan.target
     stamp = clock.rfc3339(engine.clock.now())
@@ -235,7 +181,7 @@ def _restart(
 
 def _follow(
     engine: Engine,
-    plan: _Plan,
+    plan: inspect.Plan,
     patched: workloads.Workload,
     stamp: str,
     pinned: str,

@@ -19,13 +19,16 @@ class Outcome(enum.Enum):
     STALE_PULL = "stale-pull"
     UNCHANGED = "unchanged"  # restarted, but the new pods still run the old digest: not done
     FAILED = "failed"
+    # --canary: the canary did not pass (or the run was stopped after it), so this target was
+    # left untouched. Not done: the image did not roll out here.
+    NOT_STARTED = "not-started"
 
 
 # What each outcome means for the exit code (design: "the outcome never claims more than
 # happened"): done counts toward success, neutral is nothing to do, not done is a failure.
 DONE = frozenset({Outcome.RESTARTED, Outcome.WOULD_RESTART})
 NEUTRAL = frozenset({Outcome.UP_TO_DATE, Outcome.SKIPPED})
-NOT_DONE = frozenset({Outcome.STALE_PULL, Outcome.UNCHANGED, Outcome.FAILED})
+NOT_DONE = frozenset({Outcome.STALE_PULL, Outcome.UNCHANGED, Outcome.FAILED, Outcome.NOT_STARTED})
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commands.values import images
+from commands.values import images, workloads
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,19 @@ class RestartOptions:
     # Targets already running it are up to date; after the rollout every new pod must run it.
     expected_digests: tuple[tuple[str, str], ...] = ()
     pin_digest: bool = False  # set the image to `repo:tag@sha256:…` instead of annotating only
+    # --canary N (implies wait): restart the first N targets to patch (sorted by namespace,
+    # kind, name), verify them, and only then the rest; None: every target in one wave.
+    canary: int | None = None
 
     def expected_for(self, image: images.ImageRef) -> str | None:
         return dict(self.expected_digests).get(str(image))
+
+
+@dataclass(frozen=True)
+class Pin:
+    """`rollback`: set `containers` of `target` to their image at `digest` (`sha256:…`), the
+    digest they ran before the run being undone, and verify that the new pods run exactly it."""
+
+    target: workloads.WorkloadRef
+    containers: tuple[str, ...]
+    digest: str
