@@ -83,7 +83,7 @@ def run(environ: Mapping[str, str]) -> int:
         if options is not None:
             schedules = _start_schedules(environ, loaded, bot, config, options)
         if config.socket_mode:
-            # Probes (deploy/deployment.yaml) and metrics need HTTP in Socket Mode too.
+            # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
             health = http_server.HttpServer(bot, config.port, health_only=True).start()
             log.info("health endpoints on port %d", health.port)
             log.info("starting in Socket Mode via %s", config.api_url)

@@ -36,7 +36,7 @@ from tests.support import kubepki, processes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBE_BUILD = REPO_ROOT / "scripts" / "kube-build"
 
-# Kinds that deploy/ and tests apply: kind -> (API path prefix, plural, namespaced).
+# Kinds that deploy/base and tests apply: kind -> (API path prefix, plural, namespaced).
 _KINDS: dict[str, tuple[str, str, bool]] = {
     "Namespace": ("/api/v1", "namespaces", False),
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
@@ -364,7 +364,7 @@ class ControlPlane:
     def apply_objects(self, objects: Iterable[Mapping[str, Any]], *, replace: bool = True) -> None:
         """Create each object, or replace it when it exists (kept simple: no server-side apply).
 
-        Supports the kinds in deploy/ plus a few more (see _KINDS); unknown kinds raise.
+        Supports the kinds in deploy/base plus a few more (see _KINDS); unknown kinds raise.
         With replace=False an existing object is left as it is.
         """
         s = self.session()
@@ -399,7 +399,7 @@ class ControlPlane:
                 )
 
     def apply_manifest_file(self, path: Path | str) -> None:
-        """Apply every YAML document in a file (e.g. deploy/rbac.yaml)."""
+        """Apply every YAML document in a file (e.g. deploy/base/rbac.yaml)."""
         with open(path) as f:
             self.apply_objects([d for d in yaml.safe_load_all(f) if d])
 
