@@ -8,7 +8,7 @@ progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
 Everything is local: the control plane (tests/support/controlplane.py) with the fake kubelet
 (pods become Ready, except those labelled myctl.test/never-ready), the Slack Web API emulator
 (tests/support/slack_emulator.py), and the bot in this process over HTTP on a free port, built
-the way tests/slack/test_bot_e2e.py builds it. Requests are signed as Slack signs them
+the way tests/bot/transport/test_http_e2e.py builds it. Requests are signed as Slack signs them
 (tests/support/slack_driver.py). Nothing reaches slack.com.
 
 Part 1 (ack): 10 `/myctl restart NS/deployment/NAME --wait --timeout 60s` on Deployments whose
@@ -53,7 +53,7 @@ import requests
 from bench import common
 from bot import app as app_mod
 from bot import config as config_mod
-from bot import http_server
+from bot.transport import http as http_server
 from commands.kube import client as kube_client
 from commands.kube import port
 from tests.support import controlplane, fake_kubelet, processes

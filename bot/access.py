@@ -1,4 +1,4 @@
-"""Who may run which command from Slack (design §2, configuration `slack.access`).
+"""Who may run which command from Slack (configuration `slack.access`: docs/configuration.md).
 
 `decide` is the policy, a pure function. `GroupResolver` answers "which of these user groups is
 this user in" from Slack's usergroups.users.list, cached so a burst of commands costs one call.
@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from commands.cli import invocation
+from bot import commandline
 from commands.values import clock as clock_mod
 from commands.values import settings
 
@@ -42,7 +42,7 @@ def decide(
     """Read-only commands are open unless a rule restricts them; mutating commands (even with
     --dry-run, which still reveals what would be touched) are closed unless a rule allows the
     user by id or user group, and, when the rule lists channels, only in those channels."""
-    mutating = command in invocation.MUTATING_COMMANDS
+    mutating = command in commandline.MUTATING_COMMANDS
     if rule is None:
         if mutating:
             return Decision(False, f"no access rule allows `{command}` (slack.access.{command})")
