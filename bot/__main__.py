@@ -38,22 +38,23 @@ def _start_schedules(
     config: config_mod.BotConfig,
     options: scheduler.Options,
 ) -> scheduler.Schedules:
-    from bot.scheduling import leader  # lazy: APScheduler only where schedules exist
+    from bot.scheduling import leader, scheduler  # lazy: APScheduler only where schedules exist
     from commands.engine.context import Engine
 
     def engine_factory() -> Engine:
         return Engine(cluster=bot.services.cluster.get(), settings=loaded)
 
-    return leader.start_schedules(
+    schedules = scheduler.Schedules(
         loaded,
         bot.services.slack,
         engine_factory,
         state_url=config.state_url or loaded.state.url,
         store=bot.services.store,
-        kubeconfig=config.kubeconfig,
-        kube_context=config.kube_context,
         identity=environ.get("MYCTL_INSTANCE_ID") or None,
         options=options,
+    )
+    return leader.campaign(
+        schedules, kubeconfig=config.kubeconfig, kube_context=config.kube_context
     )
 
 

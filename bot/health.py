@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Protocol
 
 from slack_sdk import WebClient
 
+from bot import memo
 from commands.kube import port
 from commands.values import clock as clock_mod
 
@@ -32,20 +32,11 @@ class Readiness:
     ) -> None:
         self._client = client
         self._cluster = cluster
-        self._clock = clock
-        self._ttl = ttl
-        self._lock = threading.Lock()
-        self._last: tuple[float, bool, str] | None = None
+        self._verdict: memo.Memo[str, tuple[bool, str]] = memo.Memo(clock, ttl)
 
     def check(self) -> tuple[bool, str]:
         """(ready, reason); the reason names what failed, never a credential."""
-        with self._lock:
-            now = self._clock.monotonic()
-            if self._last is not None and now - self._last[0] < self._ttl:
-                return self._last[1], self._last[2]
-            ready, reason = self._probe()
-            self._last = (now, ready, reason)
-            return ready, reason
+        return self._verdict.get("ready", self._probe)
 
     def _probe(self) -> tuple[bool, str]:
         try:

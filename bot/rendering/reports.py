@@ -21,15 +21,11 @@ TOP_FAILURES = 10
 # Where each image runs: the first few workloads, then "+N more" (the file has all of them).
 WHERE_SHOWN = 3
 
-EMOJI = {
-    reports.Overall.HEALTHY: ":large_green_circle:",
-    reports.Overall.ATTENTION: ":large_yellow_circle:",
-    reports.Overall.ERROR: ":red_circle:",
-}
-HEADLINE = {
-    reports.Overall.HEALTHY: "all healthy",
-    reports.Overall.ATTENTION: "needs attention",
-    reports.Overall.ERROR: "error",
+# The overall state's emoji and words, first in the report's first line.
+OVERALL = {
+    reports.Overall.HEALTHY: (":large_green_circle:", "all healthy"),
+    reports.Overall.ATTENTION: (":large_yellow_circle:", "needs attention"),
+    reports.Overall.ERROR: (":red_circle:", "error"),
 }
 
 
@@ -37,7 +33,8 @@ def render(
     report: reports.Report, *, top_images: int = TOP_IMAGES, tick: dt.datetime | None = None
 ) -> Rendered:
     overall = report.overall
-    headline = f"{EMOJI[overall]} myctl report *{report.name}*: {HEADLINE[overall]}"
+    mark, words = OVERALL[overall]
+    headline = f"{mark} myctl report *{report.name}*: {words}"
     shown: list[Block] = [blocks.section(headline)]
     file: Attachment | None = None
     for kind in report.kinds:

@@ -15,7 +15,7 @@ if the stored next run time survives a restart, so jobs whose trigger is unchang
 they are at start; `replace_existing=True` is used only when a schedule changed.
 
 Jobs are pickled into the database, so the job function (bot/scheduling/__init__.py) takes only
-the schedule's name and finds the live objects in registry.py, which `start_schedules` fills.
+the schedule's name and finds the live objects in registry.py, which `leader.campaign` fills.
 
 This module is the scheduler's lifecycle and leader gating. What a tick posts is posting.py (one
 run of bot/runs/run.py); cron validation and tick arithmetic are triggers.py.

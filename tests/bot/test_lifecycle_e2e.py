@@ -13,7 +13,7 @@ from kubernetes import client as k8s_client
 
 from bot import services as services_mod
 from bot.rendering import outcomes
-from bot.scheduling import leader
+from bot.scheduling import leader, scheduler
 from commands.engine.context import Engine
 from commands.state import records
 from tests.bot.approvals.approval_support import (
@@ -148,12 +148,14 @@ def test_schedule_list_and_report_now_to_the_caller(bots: Bots) -> None:
     bots.write_config(config_text(bots.namespace, extra=SCHEDULES))
     bot = bots.start()
     loaded = services_mod.load_settings(str(bots.config))
-    schedules = leader.start_schedules(
-        loaded,
-        bot.bot.services.slack,
-        lambda: Engine(cluster=bot.bot.services.cluster.get(), settings=loaded),
-        state_url=bots.state_url,
-        store=bot.bot.services.store,
+    schedules = leader.campaign(
+        scheduler.Schedules(
+            loaded,
+            bot.bot.services.slack,
+            lambda: Engine(cluster=bot.bot.services.cluster.get(), settings=loaded),
+            state_url=bots.state_url,
+            store=bot.bot.services.store,
+        ),
         kubeconfig=str(bots.plane.kubeconfig),
     )
     try:

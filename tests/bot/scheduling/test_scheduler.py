@@ -183,14 +183,14 @@ def test_bad_schedule_is_refused_before_anything_starts(
     ):
         # Time zones are checked once, when the configuration is read; crons when triggers are
         # built. A kubeconfig that does not exist: reaching the cluster would raise.
-        leader.start_schedules(
+        schedules = scheduler.Schedules(
             config_mod.parse(document),
             slack,
             lambda: Engine(cluster=memory.MemoryCluster()),
             state_url=state_url,
             store=store,
-            kubeconfig="/nonexistent/kubeconfig",
         )
+        leader.campaign(schedules, kubeconfig="/nonexistent/kubeconfig")
     assert caught.value.exit_code == 2
     assert registry.active() is None
 
