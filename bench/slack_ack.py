@@ -1,5 +1,5 @@
 """Slack: ack latency under load, and Web API calls per `orchestrate` as targets grow.
-Targets (design.md §7): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
+Targets (docs/benchmarks.md): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
 progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
 
     /work/venv/bin/python -m bench.slack_ack [--rounds 5] [--commands 50] [--long-runs 10]
@@ -614,7 +614,7 @@ def main() -> int:
     print(f"machine: {common.machine()}", flush=True)
     print(f"job runner: {workers} workers, queue {queue}", flush=True)
     backlog = args.listen_backlog
-    print(f"bot listen backlog: {backlog or 'as built by bot.http_server'}", flush=True)
+    print(f"bot listen backlog: {backlog or 'as built by bot.transport.http'}", flush=True)
     where = "threads of the bot's process" if args.in_process_client else "a child process"
     print(f"load generator: {where}", flush=True)
     bot_where = "this process" if args.in_process_bot else "its own process (python -m bot)"

@@ -25,7 +25,7 @@ from commands.kube import client, lease
 from commands.state import store as state_store
 from commands.values import settings
 from tests.support import controlplane as cp
-from tests.support import polling
+from tests.support import manifests, polling
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN, SIGNING_SECRET
 
@@ -144,17 +144,6 @@ def test_leader_whose_renewals_fail_stops_before_the_lease_expires(
 
 
 # ---------------------------------------------------------------- reports in a real cluster
-def _deployment(ns: str, name: str, *, never_ready: bool = False) -> dict[str, Any]:
-    labels = {"app": name, **({"myctl.test/never-ready": "true"} if never_ready else {})}
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}},
-    }  # fmt: skip
-
-
 @pytest.fixture
 def reporter(
     control_plane: cp.ControlPlane,
@@ -202,7 +191,9 @@ def test_stuck_rollout_appears_in_the_scheduled_report(
     control_plane: cp.ControlPlane, kube_namespace: str, slack_emulator: SlackEmulator,
     reporter: tuple[scheduler.Schedules, settings.Settings],
 ) -> None:  # fmt: skip
-    control_plane.apply_objects([_deployment(kube_namespace, "stuck", never_ready=True)])
+    control_plane.apply_objects(
+        [manifests.deployment("stuck", namespace=kube_namespace, never_ready=True)]
+    )
     # Wait until the controller has observed it, so the report reads a settled status.
     path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/stuck"
     polling.wait_until(
@@ -220,7 +211,7 @@ def test_healthy_namespace_with_fresh_cache_says_healthy(
     reporter: tuple[scheduler.Schedules, settings.Settings],
 ) -> None:  # fmt: skip
     schedules, _ = reporter
-    control_plane.apply_objects([_deployment(kube_namespace, "web")])
+    control_plane.apply_objects([manifests.deployment("web", namespace=kube_namespace)])
     path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web"
     polling.wait_until(
         lambda: _status(control_plane, path).get("availableReplicas") == 1, 30, interval=POLL

@@ -1,7 +1,7 @@
 """`/myctl` end to end over Socket Mode, and the ack budget under load (HTTP).
 
-Helpers (deployments, the bot's environment, the final-message wait) come from
-test_bot_e2e so both transports are driven the same way.
+Helpers (deployments, the bot's environment, the final-message wait) come from bots.py so
+both transports are driven the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kubernetes import client as k8s_client
 from bot import app as app_mod
 from bot import config as config_mod
 from bot.transport import socket_mode
-from tests.bot.transport.test_http_e2e import (
+from tests.bot.transport.bots import (
     ACK_BUDGET,
     IMAGE,
     OUTCOMES,
@@ -26,7 +26,6 @@ from tests.bot.transport.test_http_e2e import (
     bot_environment,
     create,
     deployment,
-    http_bot,
     restarted_at,
     slash,
 )
@@ -35,7 +34,6 @@ from tests.support.slack_driver import slash_command_payload
 from tests.support.slack_emulator import SlackEmulator
 
 pytestmark = [pytest.mark.slack, pytest.mark.kube]
-__all__ = ["http_bot"]  # re-exported fixture, used by the load test below
 
 
 @pytest.fixture
@@ -135,8 +133,8 @@ def test_socket_mode_reconnects_after_a_dropped_connection(
 
 # --------------------------------------------------------------------------- load
 
-# More long runs than bolt's listener executor has threads (5 in slack_bolt 1.30, 10 in the
-# design's reference); each holds a job worker for the whole --timeout.
+# More long runs than bolt's listener executor has threads (5 in slack_bolt 1.30, 10 in its
+# documentation); each holds a job worker for the whole --timeout.
 LONG_RUNS = 12
 LONG_TIMEOUT = "15s"
 
