@@ -111,9 +111,6 @@ def build(
     runner = jobs.JobRunner(config.job_workers, config.job_queue)
     counters.queue_depth = lambda: runner.depth
 
-    def members(group: str) -> list[str]:
-        return list(client.usergroups_users_list(usergroup=group)["users"])
-
     cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
     environ: Mapping[str, str] = (
         {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
@@ -122,7 +119,7 @@ def build(
         slack=slack,
         cluster=cluster,
         runner=runner,
-        resolver=access.GroupResolver(members, clock),
+        resolver=access.GroupResolver(slack.group_members, clock),
         metrics=counters,
         store=store,
         pipeline=run.Pipeline(
@@ -167,5 +164,5 @@ def build(
             respond(text=busy.text, response_type="ephemeral", replace_original=False)
 
     sweep = sweeper_mod.Sweeper(services, config.approval_sweep_seconds).start()
-    ready = health.Readiness(client, cluster, clock)
+    ready = health.Readiness(slack, cluster, clock)
     return Bot(app, services, ready, sweep, config.instance_id)

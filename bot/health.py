@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from slack_sdk import WebClient
-
 from bot import memo
+from bot.runs import delivery
 from commands.kube import port
 from commands.values import clock as clock_mod
 
@@ -25,12 +24,12 @@ class _Cluster(Protocol):
 class Readiness:
     def __init__(
         self,
-        client: WebClient,
+        slack: delivery.Slack,
         cluster: _Cluster,
         clock: clock_mod.Clock,
         ttl: float = CACHE_SECONDS,
     ) -> None:
-        self._client = client
+        self._slack = slack
         self._cluster = cluster
         self._verdict: memo.Memo[str, tuple[bool, str]] = memo.Memo(clock, ttl)
 
@@ -40,7 +39,7 @@ class Readiness:
 
     def _probe(self) -> tuple[bool, str]:
         try:
-            self._client.auth_test()
+            self._slack.auth_test()
         except Exception as exc:
             log.warning("readiness: Slack auth.test failed: %s", type(exc).__name__)
             return False, "slack: auth.test failed"

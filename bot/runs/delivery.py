@@ -100,6 +100,17 @@ class Slack:
             ),
         )
 
+    def auth_test(self) -> None:
+        """The token check (readiness)."""
+        self._counted("auth.test", self.client.auth_test)
+
+    def group_members(self, group: str) -> list[str]:
+        """The user ids in a Slack user group (access rules naming groups)."""
+        response = self._counted(
+            "usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group)
+        )
+        return list(response["users"])
+
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
             response = self._counted(

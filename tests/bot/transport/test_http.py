@@ -160,3 +160,16 @@ def test_ack_latency_is_measured_on_the_apps_clock(fast_bot: BotFactory) -> None
     text = requests.get(running.url("/metrics"), timeout=5).text
     assert "myctl_bot_ack_seconds_sum 0.0" in text.splitlines()
     assert "myctl_bot_ack_seconds_count 1" in text.splitlines()
+
+
+def test_readiness_fails_and_counts_the_error_when_slack_refuses_the_token(
+    fast_bot: BotFactory, slack_emulator: SlackEmulator
+) -> None:
+    running = fast_bot()
+    slack_emulator.fail_next("auth.test", error="invalid_auth")
+
+    ready = requests.get(running.url("/readyz"), timeout=5)
+
+    assert (ready.status_code, ready.text) == (503, "slack: auth.test failed\n")
+    text = requests.get(running.url("/metrics"), timeout=5).text
+    assert 'myctl_bot_slack_api_errors_total{error="invalid_auth",method="auth.test"} 1' in text
