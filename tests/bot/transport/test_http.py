@@ -9,12 +9,16 @@ from typing import Any
 
 import pytest
 import requests
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot import config as config_mod
+from bot.transport import socket_mode
 from commands.values import clock as clocks
 from tests.bot.transport.bots import ACK_BUDGET, OUTCOMES, RUN_DEADLINE, BotFactory, slash
 from tests.support import slack_blocks
 from tests.support.slack_driver import Forgery
 from tests.support.slack_emulator import SlackEmulator
+from tests.support.slack_plugin import slack_environment
 
 pytestmark = pytest.mark.slack
 
@@ -173,3 +177,19 @@ def test_readiness_fails_and_counts_the_error_when_slack_refuses_the_token(
     assert (ready.status_code, ready.text) == (503, "slack: auth.test failed\n")
     text = requests.get(running.url("/metrics"), timeout=5).text
     assert 'myctl_bot_slack_api_errors_total{error="invalid_auth",method="auth.test"} 1' in text
+
+
+def test_socket_mode_shares_the_apps_one_web_client(
+    fast_bot: BotFactory, slack_emulator: SlackEmulator
+) -> None:
+    running = fast_bot()
+    config = config_mod.from_environ(slack_environment(slack_emulator, socket_mode=True))
+
+    handler = socket_mode.handler(running.bot, config)
+    try:
+        web = handler.client.web_client
+        assert web is running.bot.services.slack.client
+        assert web.base_url == slack_emulator.api_url
+        assert any(isinstance(h, RateLimitErrorRetryHandler) for h in web.retry_handlers)
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
