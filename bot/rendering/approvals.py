@@ -108,7 +108,7 @@ def buttons(approval: records.ApprovalRecord) -> Block:
             {
                 "type": "button",
                 "action_id": ACTION_APPROVE,
-                "text": _plain("Approve", blocks.MAX_CONFIRM_TITLE),
+                "text": _plain("Approve", blocks.MAX_BUTTON_TEXT),
                 "style": "primary",
                 "value": approval.id,
                 "confirm": {
@@ -124,7 +124,7 @@ def buttons(approval: records.ApprovalRecord) -> Block:
             {
                 "type": "button",
                 "action_id": ACTION_CANCEL,
-                "text": _plain("Cancel", blocks.MAX_CONFIRM_TITLE),
+                "text": _plain("Cancel", blocks.MAX_BUTTON_TEXT),
                 "style": "danger",
                 "value": approval.id,
             },

@@ -17,10 +17,11 @@ from commands.values import errors
 Block = dict[str, Any]
 
 # Block Kit limits (Slack's reference pages): blocks per message, characters per section text,
-# per header text, per confirm-dialog text and title.
+# per header text, per button label, per confirm-dialog text and title.
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
 MAX_CONFIRM_TEXT = 300
 MAX_CONFIRM_TITLE = 100
 

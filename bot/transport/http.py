@@ -3,6 +3,8 @@
 POST /slack/events → bolt (which verifies the signature: forged, stale or unsigned → 401);
 GET /healthz (the process answers), /readyz (Slack and Kubernetes answer), /metrics.
 In Socket Mode the same server runs `health_only`: the GET endpoints, and 404 for POST.
+Registry webhooks (`POST /hooks/NAME`) will arrive here too, in both modes (planned:
+docs/architecture.md).
 """
 
 from __future__ import annotations
