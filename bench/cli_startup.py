@@ -1,5 +1,5 @@
 """`myctl --help` and `myctl version` wall time, and the import-time top offenders.
-Target (design.md §7): ≤ 150 ms (import heavy libraries lazily).
+Target (docs/benchmarks.md): ≤ 150 ms (import heavy libraries lazily).
 
     /work/venv/bin/python -m bench.cli_startup [--runs 20]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from tests.support import controlplane, processes
+from tests.support import controlplane, manifests, processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -56,25 +56,14 @@ def control_plane(*, controllers: bool = True) -> Iterator[controlplane.ControlP
 
 def deployment(namespace: str, name: str, containers: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """A Deployment with replicas 0 (no pods, no kubelet needed) and the given containers."""
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [
-                        {"name": cname, "image": image, "imagePullPolicy": "Always"}
-                        for cname, image in containers
-                    ]
-                },
-            },
-        },
-    }
+    return manifests.deployment(
+        name,
+        namespace=namespace,
+        replicas=0,
+        labels={"app": name},
+        containers=containers,
+        pull="Always",
+    )
 
 
 def create_all(

@@ -1,5 +1,5 @@
 """`myctl restart` of 200 Deployments vs one `kubectl rollout restart` per Deployment.
-Target (design.md §7): ≥ 10× faster.
+Target (docs/benchmarks.md): ≥ 10× faster.
 
     /work/venv/bin/python -m bench.restart_200 [--targets 200] [--runs 3]
 

@@ -1,5 +1,5 @@
 """10k workloads: `rebuild` (wall time, peak RSS, stored size) and `select` via the cache vs a
-live list scan. Targets (design.md §7): rebuild ≤ 10 s, ≤ 250 MB, fits the 1 MiB ConfigMap;
+live list scan. Targets (docs/benchmarks.md): rebuild ≤ 10 s, ≤ 250 MB, fits the 1 MiB ConfigMap;
 select ≥ 20× faster than the scan.
 
     /work/venv/bin/python -m bench.scale_10k [--workloads 10000] [--runs 15]

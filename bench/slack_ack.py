@@ -1,5 +1,5 @@
 """Slack: ack latency under load, and Web API calls per `orchestrate` as targets grow.
-Targets (design.md §7): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
+Targets (docs/benchmarks.md): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
 progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
 
     /work/venv/bin/python -m bench.slack_ack [--rounds 5] [--commands 50] [--long-runs 10]
@@ -8,7 +8,7 @@ progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
 Everything is local: the control plane (tests/support/controlplane.py) with the fake kubelet
 (pods become Ready, except those labelled myctl.test/never-ready), the Slack Web API emulator
 (tests/support/slack_emulator.py), and the bot in this process over HTTP on a free port, built
-the way tests/slack/test_bot_e2e.py builds it. Requests are signed as Slack signs them
+the way tests/bot/transport/test_http_e2e.py builds it. Requests are signed as Slack signs them
 (tests/support/slack_driver.py). Nothing reaches slack.com.
 
 Part 1 (ack): 10 `/myctl restart NS/deployment/NAME --wait --timeout 60s` on Deployments whose
@@ -53,7 +53,7 @@ import requests
 from bench import common
 from bot import app as app_mod
 from bot import config as config_mod
-from bot import http_server
+from bot.transport import http as http_server
 from commands.kube import client as kube_client
 from commands.kube import port
 from tests.support import controlplane, fake_kubelet, processes
@@ -614,7 +614,7 @@ def main() -> int:
     print(f"machine: {common.machine()}", flush=True)
     print(f"job runner: {workers} workers, queue {queue}", flush=True)
     backlog = args.listen_backlog
-    print(f"bot listen backlog: {backlog or 'as built by bot.http_server'}", flush=True)
+    print(f"bot listen backlog: {backlog or 'as built by bot.transport.http'}", flush=True)
     where = "threads of the bot's process" if args.in_process_client else "a child process"
     print(f"load generator: {where}", flush=True)
     bot_where = "this process" if args.in_process_bot else "its own process (python -m bot)"

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 
 from bot import app as app_mod
 from bot import config as config_mod
-from bot import http_server, services, socket_mode
+from bot import services
+from bot.transport import http, socket_mode
 from commands.values import errors, settings
 
 if TYPE_CHECKING:
-    from bot import scheduling
+    from bot.scheduling import scheduler
 
 log = logging.getLogger("bot")
 
@@ -35,24 +36,25 @@ def _start_schedules(
     loaded: settings.Settings,
     bot: app_mod.Bot,
     config: config_mod.BotConfig,
-    options: scheduling.Options,
-) -> scheduling.Schedules:
-    from bot import scheduling
+    options: scheduler.Options,
+) -> scheduler.Schedules:
+    from bot.scheduling import leader, scheduler  # lazy: APScheduler only where schedules exist
     from commands.engine.context import Engine
 
     def engine_factory() -> Engine:
         return Engine(cluster=bot.services.cluster.get(), settings=loaded)
 
-    return scheduling.start_schedules(
+    schedules = scheduler.Schedules(
         loaded,
-        bot.services.client,
+        bot.services.slack,
         engine_factory,
         state_url=config.state_url or loaded.state.url,
         store=bot.services.store,
-        kubeconfig=config.kubeconfig,
-        kube_context=config.kube_context,
         identity=environ.get("MYCTL_INSTANCE_ID") or None,
         options=options,
+    )
+    return leader.campaign(
+        schedules, kubeconfig=config.kubeconfig, kube_context=config.kube_context
     )
 
 
@@ -62,10 +64,10 @@ def run(environ: Mapping[str, str]) -> int:
         loaded = services.load_settings(config.myctl_config)
         options = None
         if loaded.schedules:
-            from bot import schedule_triggers
+            from bot.scheduling import triggers
 
             options = config_mod.schedule_options(environ)
-            schedule_triggers.build_triggers(loaded.schedules, options.every_seconds)
+            triggers.build_triggers(loaded.schedules, options.every_seconds)
     except errors.MyctlError as exc:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -76,20 +78,20 @@ def run(environ: Mapping[str, str]) -> int:
         # a StateError shows the database URL without its password.
         print(f"myctl-bot: cannot start: {exc}", file=sys.stderr)
         return errors.EXIT_USAGE
-    schedules: scheduling.Schedules | None = None
-    health: http_server.HttpServer | None = None
+    schedules: scheduler.Schedules | None = None
+    health: http.HttpServer | None = None
     signal.signal(signal.SIGTERM, _stop)
     try:
         if options is not None:
             schedules = _start_schedules(environ, loaded, bot, config, options)
         if config.socket_mode:
             # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
-            health = http_server.HttpServer(bot, config.port, health_only=True).start()
+            health = http.HttpServer(bot, config.port, health_only=True).start()
             log.info("health endpoints on port %d", health.port)
             log.info("starting in Socket Mode via %s", config.api_url)
             socket_mode.handler(bot, config).start()  # type: ignore[no-untyped-call]
         else:
-            server = http_server.HttpServer(bot, config.port)
+            server = http.HttpServer(bot, config.port)
             log.info("listening for HTTP on port %d", server.port)
             server.serve_forever()
     except errors.MyctlError as exc:

@@ -1,4 +1,4 @@
-"""Who may run which command from Slack (design §2, configuration `slack.access`).
+"""Who may run which command from Slack (configuration `slack.access`: docs/configuration.md).
 
 `decide` is the policy, a pure function. `GroupResolver` answers "which of these user groups is
 this user in" from Slack's usergroups.users.list, cached so a burst of commands costs one call.
@@ -7,11 +7,10 @@ this user in" from Slack's usergroups.users.list, cached so a burst of commands 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from commands.cli import invocation
+from bot import commandline, memo
 from commands.values import clock as clock_mod
 from commands.values import settings
 
@@ -42,7 +41,7 @@ def decide(
     """Read-only commands are open unless a rule restricts them; mutating commands (even with
     --dry-run, which still reveals what would be touched) are closed unless a rule allows the
     user by id or user group, and, when the rule lists channels, only in those channels."""
-    mutating = command in invocation.MUTATING_COMMANDS
+    mutating = command in commandline.MUTATING_COMMANDS
     if rule is None:
         if mutating:
             return Decision(False, f"no access rule allows `{command}` (slack.access.{command})")
@@ -61,33 +60,17 @@ Fetch = Callable[[str], list[str]]  # user group id -> member user ids
 
 
 class GroupResolver:
-    def __init__(
-        self,
-        fetch: Fetch,
-        clock: clock_mod.Clock,
-        ttl: float = GROUP_CACHE_SECONDS,
-    ) -> None:
+    def __init__(self, fetch: Fetch, clock: clock_mod.Clock, ttl: float = GROUP_CACHE_SECONDS):
         self._fetch = fetch
-        self._clock = clock
-        self._ttl = ttl
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._members: memo.Memo[str, frozenset[str]] = memo.Memo(clock, ttl)
 
     def members(self, group: str) -> frozenset[str]:
-        now = self._clock.monotonic()
-        with self._lock:
-            cached = self._cache.get(group)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
         try:
-            found = frozenset(self._fetch(group))
+            return self._members.get(group, lambda: frozenset(self._fetch(group)))
         except Exception as exc:
             # Unknown group or Slack unavailable: nobody is a member (fail closed), not cached.
             log.warning("cannot list members of user group %s: %s", group, type(exc).__name__)
             return frozenset()
-        with self._lock:
-            self._cache[group] = (now, found)
-        return found
 
     def groups_of(self, user: str, candidates: Iterable[str]) -> frozenset[str]:
         """Which of `candidates` (the groups a rule names) `user` belongs to."""

@@ -1,23 +1,33 @@
-"""The bolt App and everything it shares, built once from a `BotConfig`."""
+"""The composition root: the bolt App and everything it shares, built once from a `BotConfig`.
+
+Only wiring here: which listener calls which room (docs/architecture.md). Nothing else in bot/
+builds a WebClient, opens the state store or connects to the cluster.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import access, clicks, jobs, messages, metrics, readiness, runs, slash
+from bot import access, health, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
+from bot.approvals import clicks
+from bot.approvals import sweeper as sweeper_mod
+from bot.conversation import slash
+from bot.rendering import approvals as approval_texts
+from bot.rendering import outcomes
+from bot.runs import delivery, interrupted, run
 from commands.kube import port
 from commands.state import store as store_mod
+from commands.state import trail
 from commands.values import clock as clock_mod
 from commands.values import settings
 
@@ -28,41 +38,54 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 2
 
 
+class _OurClientIsMeant(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment by itself and, given our client as well,
+    warns at every start that the token is unused: that is the intent (the client carries the
+    token, SLACK_API_URL and the 429 retries), so that one warning is dropped."""
+
+    TEXT = bolt_messages.warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.TEXT
+
+
+log.addFilter(_OurClientIsMeant())
+
+
 def connect_cluster(config: config_mod.BotConfig) -> port.Cluster:
     from commands.kube import client  # lazy: importing kubernetes costs ~0.3 s
 
     return client.connect(config.kubeconfig, config.kube_context)
 
 
-@dataclass
-class Bot:
-    app: App
-    services: services_mod.Services
-    ready: readiness.Readiness
-    sweeper: clicks.Sweeper | None = None
-
-    def close(self) -> None:
-        if self.sweeper is not None:
-            self.sweeper.stop()
-        self.services.runner.shutdown(wait=False)
-        store = self.services.store
-        if store is not None:
-            # Runs still going are abandoned by this process: say so now, as the next start may
-            # be a new pod with another POD_NAME that would never mark them.
-            try:
-                runs.mark_interrupted(self.services.client, store, self.services.owner)
-            except Exception as exc:
-                log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
-            store.close()
-
-
 def web_client(config: config_mod.BotConfig) -> WebClient:
-    """The one WebClient: every Web API call goes to SLACK_API_URL, and a 429 is retried."""
+    """The one WebClient (bolt and Socket Mode share it): every Web API call goes to
+    SLACK_API_URL, and a 429 is retried."""
     return WebClient(
         token=config.bot_token,
         base_url=config.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
+
+
+@dataclass
+class Bot:
+    app: App
+    services: services_mod.Services
+    ready: health.Readiness
+    sweeper: sweeper_mod.Sweeper
+    owner: str  # this replica's id (BotConfig.instance_id)
+
+    def close(self) -> None:
+        self.sweeper.stop()
+        self.services.runner.shutdown(wait=False)
+        # Runs still going are abandoned by this process: say so now, as the next start may
+        # be a new pod with another POD_NAME that would never mark them.
+        try:
+            interrupted.mark(self.services.slack, self.services.store, self.owner)
+        except Exception as exc:
+            log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
+        self.services.store.close()
 
 
 def build(
@@ -73,10 +96,9 @@ def build(
     progress_interval: float = 1.0,
     loaded: settings.Settings | None = None,
 ) -> Bot:
-    """Tests pass `connect` (a cluster for the test's kubeconfig) instead of patching.
-
-    `loaded` is the configuration file already read (by `__main__`), else it is read here.
-    The state store is opened (schema created or migrated), and this replica's runs left
+    """`connect` replaces the kubeconfig connection (tests and benchmarks pass an in-memory
+    cluster); `loaded` is the configuration file already read (by `__main__`), else it is read
+    here. The state store is opened (schema created or migrated), and this replica's runs left
     unfinished by a previous process are marked interrupted, before any request is taken.
     """
     clock = clock or clock_mod.SystemClock()
@@ -85,27 +107,26 @@ def build(
     store = store_mod.StateStore(config.state_url or loaded.state.url)
     client = web_client(config)
     counters = metrics.Metrics()
+    slack = delivery.Slack(client, counters)
     runner = jobs.JobRunner(config.job_workers, config.job_queue)
     counters.queue_depth = lambda: runner.depth
-
-    def members(group: str) -> list[str]:
-        return list(client.usergroups_users_list(usergroup=group)["users"])
 
     cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
     environ: Mapping[str, str] = (
         {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
     )
     services = services_mod.Services(
-        client=client,
+        slack=slack,
         cluster=cluster,
         runner=runner,
-        resolver=access.GroupResolver(members, clock),
+        resolver=access.GroupResolver(slack.group_members, clock),
         metrics=counters,
+        store=store,
+        pipeline=run.Pipeline(
+            trail.Trail(store, owner=config.instance_id), slack, clock, progress_interval
+        ),
         environ=environ,
         clock=clock,
-        progress_interval=progress_interval,
-        store=store,
-        owner=config.instance_id,
     )
     # Token verification (auth.test at construction) goes through `client`, so SLACK_API_URL:
     # it is kept on, as a wrong token should stop the bot at start, not at the first command.
@@ -120,17 +141,18 @@ def build(
             # 10 ms per ack, and queueing behind those 5 threads in a burst.
             process_before_response=True,
         )
-        runs.mark_interrupted(client, store, config.instance_id)
+        interrupted.mark(slack, store, config.instance_id)
     except BaseException:
         store.close()
         raise
 
     @app.command("/myctl")
     def on_myctl(ack: Any, body: dict[str, Any], context: Any) -> None:
-        received = context.get("myctl_received", time.monotonic())
+        # The transport stamps the arrival on the same clock (transport/http.py).
+        received = context.get("myctl_received", services.clock.monotonic())
         slash.handle(services, ack, body, received)
 
-    @app.action(re.compile(clicks.ACTION_PATTERN))
+    @app.action(approval_texts.ACTION_PATTERN)
     def on_approval_click(ack: Any, body: dict[str, Any], respond: Any) -> None:
         ack()
 
@@ -138,8 +160,9 @@ def build(
             clicks.on_click(services, body, respond)
 
         if services.runner.try_submit(job) is None:
-            busy = messages.click_busy()
+            busy = outcomes.click_busy()
             respond(text=busy.text, response_type="ephemeral", replace_original=False)
 
-    sweeper = clicks.Sweeper(services, config.approval_sweep_seconds).start()
-    return Bot(app, services, readiness.Readiness(client, cluster, clock), sweeper)
+    sweep = sweeper_mod.Sweeper(services, config.approval_sweep_seconds).start()
+    ready = health.Readiness(slack, cluster, clock)
+    return Bot(app, services, ready, sweep, config.instance_id)

@@ -1,4 +1,4 @@
-"""The bot's settings, read once from the environment at the edge (design §5 names)."""
+"""The bot's settings, read once from the environment at the edge (names: docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from commands.values import errors
 
 if TYPE_CHECKING:
-    from bot import scheduling
+    from bot.scheduling import scheduler
 
 DEFAULT_API_URL = "https://slack.com/api/"
-# Slack's default; the design fixes it (§5) so manifests and docs can assume it.
+# Slack's default, fixed so manifests and docs can assume it.
 DEFAULT_PORT = 3000
 # Jobs that run at once. Four: a run is mostly waiting on the API server, and a rolling restart
 # already fans out on its own pool (restart.concurrency), so more runs would only compete.
@@ -124,11 +124,11 @@ def from_environ(environ: Mapping[str, str]) -> BotConfig:
     )
 
 
-def schedule_options(environ: Mapping[str, str]) -> scheduling.Options:
+def schedule_options(environ: Mapping[str, str]) -> scheduler.Options:
     """Scheduler tuning from the environment: lease timing (MYCTL_LEASE_SECONDS,
     MYCTL_RENEW_DEADLINE_SECONDS, MYCTL_RETRY_SECONDS), MYCTL_MISFIRE_GRACE_SECONDS, and for
     development and tests MYCTL_SCHEDULE_EVERY_SECONDS (fire every N seconds, not the cron)."""
-    from bot import scheduling  # lazy: APScheduler is only needed when schedules exist
+    from bot.scheduling import scheduler  # lazy: APScheduler is only needed when schedules exist
     from commands.kube import lease
 
     base = lease.LeaseTiming()
@@ -138,9 +138,9 @@ def schedule_options(environ: Mapping[str, str]) -> scheduling.Options:
         retry_period=_seconds(environ, "MYCTL_RETRY_SECONDS", base.retry_period),
     )
     every = _seconds(environ, "MYCTL_SCHEDULE_EVERY_SECONDS", 0.0) or None
-    return scheduling.Options(
+    return scheduler.Options(
         misfire_grace_seconds=_seconds(
-            environ, "MYCTL_MISFIRE_GRACE_SECONDS", scheduling.DEFAULT_MISFIRE_GRACE
+            environ, "MYCTL_MISFIRE_GRACE_SECONDS", scheduler.DEFAULT_MISFIRE_GRACE
         ),
         lease_timing=timing,
         every_seconds=every,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 # Seconds. Around the 3 s ack budget Slack enforces, with resolution where acks normally fall.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
@@ -53,34 +53,40 @@ class Metrics:
 
     def render(self) -> str:
         with self._lock:
-            lines = [
-                "# HELP myctl_bot_commands_total Slack commands finished, by exit code.",
-                "# TYPE myctl_bot_commands_total counter",
+            commands = [
+                (_labels(command=command, exit_code=str(code)), n)
+                for (command, code), n in sorted(self._commands.items())
             ]
-            for (command, code), n in sorted(self._commands.items()):
-                lines.append(
-                    f"myctl_bot_commands_total{_labels(command=command, exit_code=str(code))} {n}"
-                )
-            lines += [
-                "# HELP myctl_bot_ack_seconds Time from receiving a command to acking it.",
-                "# TYPE myctl_bot_ack_seconds histogram",
+            buckets = [
+                (_labels(le=str(bound)), n)
+                for bound, n in zip(ACK_BUCKETS, self._ack_buckets, strict=True)
             ]
-            for bound, n in zip(ACK_BUCKETS, self._ack_buckets, strict=True):
-                lines.append(f"myctl_bot_ack_seconds_bucket{_labels(le=str(bound))} {n}")
-            lines.append(f'myctl_bot_ack_seconds_bucket{{le="+Inf"}} {self._ack_count}')
-            lines.append(f"myctl_bot_ack_seconds_sum {self._ack_sum}")
-            lines.append(f"myctl_bot_ack_seconds_count {self._ack_count}")
-            lines += [
-                "# HELP myctl_bot_slack_api_errors_total Slack Web API calls that failed.",
-                "# TYPE myctl_bot_slack_api_errors_total counter",
+            buckets.append((_labels(le="+Inf"), self._ack_count))
+            ack_sum, ack_count = self._ack_sum, self._ack_count
+            errors = [
+                (_labels(method=method, error=error), n)
+                for (method, error), n in sorted(self._slack_errors.items())
             ]
-            for (method, error), n in sorted(self._slack_errors.items()):
-                lines.append(
-                    f"myctl_bot_slack_api_errors_total{_labels(method=method, error=error)} {n}"
-                )
-        lines += [
-            "# HELP myctl_bot_job_queue_depth Jobs accepted and not yet finished.",
-            "# TYPE myctl_bot_job_queue_depth gauge",
-            f"myctl_bot_job_queue_depth {self.queue_depth()}",
-        ]
+        lines = [
+            *_family("myctl_bot_commands_total", "counter",
+                     "Slack commands finished, by exit code.", commands),
+            *_family("myctl_bot_ack_seconds", "histogram",
+                     "Time from receiving a command to acking it.", []),
+            *(f"myctl_bot_ack_seconds_bucket{labels} {n}" for labels, n in buckets),
+            f"myctl_bot_ack_seconds_sum {ack_sum}",
+            f"myctl_bot_ack_seconds_count {ack_count}",
+            *_family("myctl_bot_slack_api_errors_total", "counter",
+                     "Slack Web API calls that failed.", errors),
+            *_family("myctl_bot_job_queue_depth", "gauge",
+                     "Jobs accepted and not yet finished.", [("", self.queue_depth())]),
+        ]  # fmt: skip
         return "\n".join(lines) + "\n"
+
+
+def _family(name: str, kind: str, meaning: str, samples: Sequence[tuple[str, float]]) -> list[str]:
+    """One metric family: its HELP and TYPE lines, then one line per labelled sample."""
+    return [
+        f"# HELP {name} {meaning}",
+        f"# TYPE {name} {kind}",
+        *(f"{name}{labels} {value}" for labels, value in samples),
+    ]

@@ -1,4 +1,4 @@
-"""Everything a run needs, built once by the app (bot/app.py) and shared by every handler."""
+"""Everything a request needs, built once by the app (bot/app.py) and shared by every handler."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from slack_sdk import WebClient
-
 from bot import access, jobs, metrics
+from bot.runs import delivery as delivery_mod
+from bot.runs import run as run_mod
 from commands.kube import port
 from commands.state import store as store_mod
 from commands.values import clock as clock_mod
@@ -33,24 +33,31 @@ class ClusterConnection:
 
 @dataclass
 class Services:
-    """Everything a run needs, built once by the app."""
+    """Everything a request needs, built once by the app."""
 
-    client: WebClient
+    slack: delivery_mod.Slack  # the one WebClient, behind the error metric
     cluster: ClusterConnection
     runner: jobs.JobRunner
     resolver: access.GroupResolver
     metrics: metrics.Metrics
+    store: store_mod.StateStore  # the audit trail and approvals
+    pipeline: run_mod.Pipeline
     environ: Mapping[str, str] = field(default_factory=dict)  # MYCTL_CONFIG for settings_for
     clock: clock_mod.Clock = field(default_factory=clock_mod.SystemClock)
-    progress_interval: float = 1.0
-    # The audit trail and approvals; None only in tests of the parts that need neither.
-    store: store_mod.StateStore | None = None
-    owner: str = ""  # this replica's id, recorded on its runs (see StateStore.mark_interrupted)
 
     def base_settings(self) -> settings.Settings:
         """The configuration file alone (approvals, schedules), without a run's flags."""
         return load_settings(self.environ.get("MYCTL_CONFIG"))
 
+    def delivery(
+        self, *, channel: str, user: str, response_url: str | None
+    ) -> delivery_mod.Delivery:
+        return self.slack.delivery(channel=channel, user=user, response_url=response_url)
+
+    def run(self, job: run_mod.Job, talk: delivery_mod.Delivery) -> int:
+        return run_mod.run(self.pipeline, job, talk)
+
 
 def load_settings(path: str | None) -> settings.Settings:
+    """The configuration file, or the defaults when there is none."""
     return config.load_file(path) if path else settings.Settings()

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.registry_plugin",  # a real OCI registry (CNCF distribution)
     "tests.support.slack_plugin",  # a local Slack Web API + Socket Mode emulator
     "tests.support.postgres",  # a throwaway PostgreSQL for multi-replica state tests
+    "tests.support.state_plugin",  # a real state store per test (SQLite and PostgreSQL)
 ]

@@ -19,6 +19,7 @@ from commands.values import clock, errors, events, settings
 
 if TYPE_CHECKING:
     from commands.state.store import StateStore
+    from commands.state.trail import Trail
 
 Connect = Callable[[invocation.GlobalOptions, settings.Settings], port.Cluster]
 
@@ -109,10 +110,13 @@ class Runtime:
 
 class _Audit:
     """Records CLI runs in the audit trail when a state store is configured (MYCTL_STATE_URL):
-    a terminal user's restarts then show up in `/myctl history` beside Slack's."""
+    a terminal user's restarts then show up in `/myctl history` beside Slack's. Best effort
+    (commands/state/trail.py): the trail must not stop an operator in an incident."""
 
-    def __init__(self, store: StateStore | None, run_id: str | None) -> None:
-        self._store, self._run_id = store, run_id
+    def __init__(
+        self, store: StateStore | None = None, trail: Trail | None = None, run_id: str | None = None
+    ) -> None:
+        self._store, self._trail, self._run_id = store, trail, run_id
 
     @property
     def store(self) -> StateStore | None:
@@ -124,34 +128,38 @@ class _Audit:
     ) -> _Audit:
         url = environ.get("MYCTL_STATE_URL")
         if not url or inv.command in ("version", "completion"):
-            return cls(None, None)
-        from commands.state import store as state_store  # lazy: SQLAlchemy is slow to import
+            return cls()
+        # lazy: SQLAlchemy is slow to import
+        from commands.state import store as state_store
+        from commands.state import trail
 
         try:
             store = state_store.StateStore(url)
-            run_id = store.start_run(
-                command=inv.command,
-                argv=list(argv),
-                user=environ.get("USER") or environ.get("LOGNAME") or "unknown",
-                channel="terminal",
-                source="cli",
-                dry_run=inv.options.dry_run,
-            )
         except errors.MyctlError as exc:
-            # The audit trail must not stop an operator in an incident: warn and go on.
-            click.echo(f"warning: audit trail unavailable: {exc}", err=True)
-            return cls(None, None)
-        return cls(store, run_id)
+            _warn(f"audit trail unavailable: {exc}")
+            return cls()
+        recorder = trail.Trail(store, warn=lambda text: _warn(f"audit trail unavailable: {text}"))
+        run_id = recorder.start(
+            command=inv.command,
+            argv=argv,
+            user=environ.get("USER") or environ.get("LOGNAME") or "unknown",
+            channel="terminal",
+            source="cli",
+            dry_run=inv.options.dry_run,
+        )
+        return cls(store, recorder, run_id)
 
     def finish(self, exit_code: int, summary: str, details: dict[str, Any] | None) -> None:
-        if self._store is None or self._run_id is None:
+        if self._store is None or self._trail is None:
             return
         try:
-            self._store.finish_run(
-                self._run_id, exit_code=exit_code, summary=summary, details=details
-            )
+            self._trail.finish(self._run_id, exit_code, summary, details)
         finally:
             self._store.close()
+
+
+def _warn(text: str) -> None:
+    click.echo(f"warning: {text}", err=True)
 
 
 def _ask(plan: rebuild.Plan) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from commands.state import approvals, auditlog, engine, records, schema
+from commands.state import approvals, auditlog, database, records, schema
 from commands.values import clock as clocks
 from commands.values import errors
 
@@ -37,7 +37,7 @@ class StateStore:
     def __init__(self, url: str, *, clock: clocks.Clock | None = None) -> None:
         self._clock: clocks.Clock = clock or clocks.SystemClock()
         try:
-            self._engine = engine.create(url)
+            self._engine = database.create(url)
             # Rendered without the password: this is what logs and errors may show.
             self.url = self._engine.url.render_as_string(hide_password=True)
             with self._engine.begin() as conn:

@@ -6,7 +6,9 @@ from typing import Any
 
 from kubernetes import client as k8s_client
 
-NEVER_READY = {"myctl.test/never-ready": "true"}  # the fake kubelet never makes these Ready
+from tests.support import manifests
+
+NEVER_READY = manifests.NEVER_READY
 
 
 def _template(name: str, image: str, labels: dict[str, str], pull: str | None) -> dict[str, Any]:
@@ -29,18 +31,19 @@ def deployment(
     pull: str | None = "Always",
     progress_deadline: int | None = None,
 ) -> None:
-    pod_labels = {**(labels or {}), **(NEVER_READY if never_ready else {})}
-    spec: dict[str, Any] = {
-        "replicas": replicas,
-        "paused": paused,
-        "selector": {"matchLabels": {"app": name}},
-        "template": _template(name, image, pod_labels, pull),
-    }
-    if progress_deadline is not None:
-        spec["progressDeadlineSeconds"] = progress_deadline
-    k8s_client.AppsV1Api(api).create_namespaced_deployment(
-        namespace, {"metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+    body = manifests.deployment(
+        name,
+        image,
+        replicas=replicas,
+        paused=paused,
+        never_ready=never_ready,
+        labels=labels,
+        pod_labels=labels,
+        pull=pull,
+        progress_deadline=progress_deadline,
+        containers=[(name, image)],
     )
+    k8s_client.AppsV1Api(api).create_namespaced_deployment(namespace, body)
 
 
 def statefulset(api: k8s_client.ApiClient, namespace: str, name: str, image: str) -> None:

@@ -24,7 +24,7 @@ from kubernetes import client as k8s_client
 from commands.kube import client, port
 from commands.values import clock, errors, workloads
 from tests.support import controlplane as cp
-from tests.support import kubepki, polling, processes
+from tests.support import kubepki, manifests, polling, processes
 
 Kind = workloads.Kind
 kube = pytest.mark.kube
@@ -36,20 +36,6 @@ def _template(image: str, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "metadata": {"labels": labels},
         "spec": {"containers": [{"name": "app", "image": image}]},
-    }
-
-
-def _deployment(ns: str, name: str, image: str = "nginx:1.27", **labels: str) -> dict[str, Any]:
-    pod = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns, "labels": {**pod, **labels}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": pod},
-            "template": _template(image, pod),
-        },
     }
 
 
@@ -110,7 +96,13 @@ def test_listing_paginates_with_a_small_page_size_across_namespaces(
     expected = set()
     for ns in (kube_namespace, other_namespace):
         for i in range(3):
-            control_plane.apply_objects([_deployment(ns, f"web-{i}", run=run)])
+            control_plane.apply_objects(
+                [
+                    manifests.deployment(
+                        f"web-{i}", namespace=ns, labels={"app": f"web-{i}", "run": run}
+                    )
+                ]
+            )
             expected.add(workloads.WorkloadRef(Kind.DEPLOYMENT, ns, f"web-{i}"))
 
     listing = cluster.list_workloads(Kind.DEPLOYMENT, None, f"run={run}", page_size=2)
@@ -128,9 +120,15 @@ def test_selector_scopes_the_listing_to_matching_workloads(
 ) -> None:
     control_plane.apply_objects(
         [
-            _deployment(kube_namespace, "front", tier="web"),
-            _deployment(kube_namespace, "back", tier="api"),
-            _deployment(kube_namespace, "edge", tier="web"),
+            manifests.deployment(
+                "front", namespace=kube_namespace, labels={"app": "front", "tier": "web"}
+            ),
+            manifests.deployment(
+                "back", namespace=kube_namespace, labels={"app": "back", "tier": "api"}
+            ),
+            manifests.deployment(
+                "edge", namespace=kube_namespace, labels={"app": "edge", "tier": "web"}
+            ),
         ]
     )
 
@@ -189,7 +187,9 @@ def test_patch_lands_the_annotation_under_field_manager_myctl(
     cluster: client.KubeCluster,
     kube_namespace: str,
 ) -> None:
-    control_plane.apply_objects([_deployment(kube_namespace, "api")])
+    control_plane.apply_objects(
+        [manifests.deployment("api", namespace=kube_namespace, labels={"app": "api"})]
+    )
     ref = workloads.WorkloadRef(Kind.DEPLOYMENT, kube_namespace, "api")
 
     patched = cluster.patch_restart(ref, RESTARTED, dry_run=False)
@@ -209,7 +209,9 @@ def test_dry_run_patch_leaves_the_object_unchanged(
     cluster: client.KubeCluster,
     kube_namespace: str,
 ) -> None:
-    control_plane.apply_objects([_deployment(kube_namespace, "api")])
+    control_plane.apply_objects(
+        [manifests.deployment("api", namespace=kube_namespace, labels={"app": "api"})]
+    )
     ref = workloads.WorkloadRef(Kind.DEPLOYMENT, kube_namespace, "api")
     path = _deployment_path(kube_namespace, "api")
 
@@ -284,7 +286,9 @@ def test_concurrent_patches_from_a_thread_pool_all_land(
     control_plane: cp.ControlPlane, cluster: client.KubeCluster, kube_namespace: str
 ) -> None:
     names = [f"web-{i}" for i in range(24)]
-    control_plane.apply_objects([_deployment(kube_namespace, n) for n in names])
+    control_plane.apply_objects(
+        [manifests.deployment(n, namespace=kube_namespace, labels={"app": n}) for n in names]
+    )
     refs = [workloads.WorkloadRef(Kind.DEPLOYMENT, kube_namespace, n) for n in names]
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
@@ -300,7 +304,9 @@ def test_concurrent_patches_from_a_thread_pool_all_land(
 def test_a_service_account_without_rbac_gets_permission_denied_naming_what_it_tried(
     control_plane: cp.ControlPlane, kube_namespace: str
 ) -> None:
-    control_plane.apply_objects([_deployment(kube_namespace, "api")])
+    control_plane.apply_objects(
+        [manifests.deployment("api", namespace=kube_namespace, labels={"app": "api"})]
+    )
     kubeconfig = control_plane.service_account_kubeconfig(kube_namespace, "nobody")
     ref = workloads.WorkloadRef(Kind.DEPLOYMENT, kube_namespace, "api")
 

@@ -6,7 +6,6 @@ If these fail, every other @pytest.mark.kube test is meaningless, so they run fi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -14,28 +13,11 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from tests.support import controlplane as cp
-from tests.support import fake_kubelet, polling
+from tests.support import fake_kubelet, manifests, polling
 
 pytestmark = pytest.mark.kube
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def deployment(name: str, replicas: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    pod_labels = {"app": name, **(labels or {})}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": pod_labels},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-            },
-        },
-    }
 
 
 def rollout_complete(d: k8s_client.V1Deployment) -> bool:
@@ -70,7 +52,7 @@ def test_deployment_with_two_replicas_becomes_available(
     kube_admin: k8s_client.ApiClient, kube_namespace: str
 ) -> None:
     apps = k8s_client.AppsV1Api(kube_admin)
-    apps.create_namespaced_deployment(kube_namespace, deployment("web", 2))
+    apps.create_namespaced_deployment(kube_namespace, manifests.deployment("web", replicas=2))
     polling.wait_until(
         lambda: rollout_complete(apps.read_namespaced_deployment("web", kube_namespace))
     )
@@ -99,7 +81,9 @@ def test_never_ready_deployment_does_not_become_available(
     apps = k8s_client.AppsV1Api(kube_admin)
     core = k8s_client.CoreV1Api(kube_admin)
     labels = {fake_kubelet.NEVER_READY_LABEL: "true"}
-    apps.create_namespaced_deployment(kube_namespace, deployment("stuck", 1, labels))
+    apps.create_namespaced_deployment(
+        kube_namespace, manifests.deployment("stuck", pod_labels=labels)
+    )
 
     def running_pods() -> list[k8s_client.V1Pod]:
         pods = core.list_namespaced_pod(kube_namespace).items
@@ -163,7 +147,7 @@ def test_statefulset_and_daemonset_pods_become_ready(
     kube_admin: k8s_client.ApiClient, kube_namespace: str
 ) -> None:
     apps = k8s_client.AppsV1Api(kube_admin)
-    template = deployment("x", 2)["spec"]
+    template = manifests.deployment("x", replicas=2)["spec"]
     sts = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

@@ -158,3 +158,21 @@ def validate_message(
     if errors:
         raise SlackError("invalid_blocks", messages=errors)
     return text, blocks, attachments
+
+
+def block_text(block: JSON) -> str:
+    """The text a block shows: a section's or header's text, a context's elements joined."""
+    if block.get("type") == "context":
+        return " ".join(str(element.get("text", "")) for element in block.get("elements", []))
+    text = block.get("text")
+    return str(text.get("text", "")) if isinstance(text, dict) else ""
+
+
+def texts(blocks: Any) -> list[str]:
+    """Each block's text, in order, so tests assert on the block that holds a line."""
+    return [block_text(block) for block in blocks]
+
+
+def of_type(blocks: Any, kind: str) -> list[str]:
+    """The texts of the blocks of one type (section, context, header)."""
+    return [block_text(block) for block in blocks if block.get("type") == kind]

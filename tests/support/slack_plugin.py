@@ -19,7 +19,7 @@ SIGNING_SECRET = "test-signing-secret"
 
 
 def slack_environment(emulator: SlackEmulator, *, socket_mode: bool = False) -> dict[str, str]:
-    """Environment variables (design §5 names) that point the bot at ``emulator``.
+    """Environment variables (names: docs/configuration.md) that point the bot at ``emulator``.
 
     Without ``socket_mode`` there is no SLACK_APP_TOKEN, which selects the HTTP transport.
     """

@@ -1,0 +1,82 @@
+"""Approve / Cancel clicks, on the job runner (the listener only acks).
+
+`on_click` asks decision.py to decide the click. When that decision approved the request and
+this replica claimed its execution, the command runs right here through the one run pipeline
+(bot/runs/run.py), in the request's own message (`Delivery.resume`: it becomes the progress
+message and ends with the outcome emoji), as the requester. Any replica may take any click:
+all state is in the database, and the claim is atomic there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot import commandline
+from bot import services as services_mod
+from bot.approvals import decision
+from bot.rendering import outcomes
+from bot.runs import run
+from commands.values import errors
+
+
+def on_click(
+    services: services_mod.Services, body: Mapping[str, Any], respond: decision.Respond
+) -> decision.ActionOutcome:
+    """Decide one click; run the command when it is this click that approved it."""
+    action = body["actions"][0]
+    actor = str(body["user"]["id"])
+    approval_settings = services.base_settings().slack.approvals
+    groups = services.resolver.groups_of(actor, approval_settings.approver_usergroups)
+    outcome = decision.handle_action(
+        services.slack,
+        services.store,
+        approval_settings,
+        action_id=str(action.get("action_id") or ""),
+        approval_id=str(action.get("value") or ""),
+        actor=actor,
+        actor_groups=groups,
+        now=services.clock.now(),
+        respond=respond,
+    )
+    if outcome.execute:
+        _execute(services, outcome, _clicked_message(body))
+    return outcome
+
+
+def _clicked_message(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message whose button was clicked: the request's own message.
+
+    Authoritative even before the store has recorded the message's ts (a click can arrive
+    between chat.postMessage answering and that write, with several replicas especially)."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return (str(channel) if channel else None, str(ts) if ts else None)
+
+
+def _execute(
+    services: services_mod.Services,
+    outcome: decision.ActionOutcome,
+    clicked: tuple[str | None, str | None],
+) -> None:
+    approval = outcome.approval
+    assert approval is not None
+    clicked_channel, clicked_ts = clicked
+    message_ts = outcome.message_ts or clicked_ts
+    channel = (outcome.channel if outcome.message_ts else clicked_channel) or approval.channel
+    talk = services.delivery(channel=channel, user=approval.requester, response_url=None)
+    if message_ts:
+        talk.resume(channel, message_ts)  # the request's message becomes the run's
+    try:
+        inv = commandline.parse(approval.argv)
+        config = commandline.settings_for(inv, services.environ)
+    except errors.MyctlError as exc:
+        # The configuration changed since the request: say so in its message.
+        talk.finish(outcomes.final_error(list(approval.argv), approval.requester, exc))
+        services.metrics.command_finished(approval.command, exc.exit_code)
+        return
+    job = run.engine_job(
+        inv, config, user=approval.requester, cluster=services.cluster.get, clock=services.clock
+    )
+    services.metrics.command_finished(inv.command, services.run(job, talk))

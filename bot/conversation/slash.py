@@ -1,0 +1,44 @@
+"""`/myctl <command> [args]`: the bolt listener. Parse, ack, submit — nothing else.
+
+The listener (bolt's thread) only parses and acks — a usage error, help, or "busy" is the ack
+itself — so it stays fast whatever is running. Everything that may wait (Slack, Kubernetes,
+user-group lookups, the state store) happens in the job (bot/conversation/route.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot import services as services_mod
+from bot.conversation import parse, route
+from bot.rendering import blocks, outcomes
+from commands.values import errors
+
+Ack = Callable[..., None]
+
+
+def _ephemeral(rendered: blocks.Rendered) -> dict[str, Any]:
+    return {"text": rendered.text, "blocks": rendered.blocks, "response_type": "ephemeral"}
+
+
+def handle(
+    services: services_mod.Services, ack: Ack, body: Mapping[str, Any], received: float
+) -> None:
+    """`received` is when the request arrived, on `services.clock.monotonic()`."""
+    parsed = parse.parse(str(body.get("text") or ""))
+    if isinstance(parsed, blocks.Rendered):
+        ack(**_ephemeral(parsed))
+        is_error = parsed.text.startswith(blocks.emoji(errors.EXIT_USAGE))
+        services.metrics.command_finished(
+            "usage" if is_error else "help", errors.EXIT_USAGE if is_error else errors.EXIT_OK
+        )
+    else:
+        wanted = parsed
+        submitted = services.runner.try_submit(lambda: route.route(services, wanted, body))
+        if submitted is None:
+            ack(**_ephemeral(outcomes.busy(services.runner.depth)))
+            services.metrics.command_finished(wanted.command, errors.EXIT_FAILED)
+        else:
+            ack()
+    services.metrics.ack_observed(services.clock.monotonic() - received)

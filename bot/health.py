@@ -1,0 +1,51 @@
+"""`GET /readyz`: ready only when Slack (auth.test) and the Kubernetes API answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from bot import memo
+from bot.runs import delivery
+from commands.kube import port
+from commands.values import clock as clock_mod
+
+log = logging.getLogger(__name__)
+
+# Seconds a probe result is reused: probes arrive every few seconds per replica, and each one
+# would otherwise cost a Slack call and an API server request.
+CACHE_SECONDS = 5.0
+
+
+class _Cluster(Protocol):
+    def get(self) -> port.Cluster: ...
+
+
+class Readiness:
+    def __init__(
+        self,
+        slack: delivery.Slack,
+        cluster: _Cluster,
+        clock: clock_mod.Clock,
+        ttl: float = CACHE_SECONDS,
+    ) -> None:
+        self._slack = slack
+        self._cluster = cluster
+        self._verdict: memo.Memo[str, tuple[bool, str]] = memo.Memo(clock, ttl)
+
+    def check(self) -> tuple[bool, str]:
+        """(ready, reason); the reason names what failed, never a credential."""
+        return self._verdict.get("ready", self._probe)
+
+    def _probe(self) -> tuple[bool, str]:
+        try:
+            self._slack.auth_test()
+        except Exception as exc:
+            log.warning("readiness: Slack auth.test failed: %s", type(exc).__name__)
+            return False, "slack: auth.test failed"
+        try:
+            version = self._cluster.get().server_version()
+        except Exception as exc:
+            log.warning("readiness: Kubernetes API failed: %s", type(exc).__name__)
+            return False, "kubernetes: API server does not answer"
+        return True, f"ok: slack, kubernetes {version}"

@@ -1,0 +1,144 @@
+"""One run: recorded in the audit trail, shown as a live message, run, finished with its outcome.
+
+This is the one pipeline every flow uses (docs/architecture.md): a slash command, an approved
+request (in the request's own message, through `Delivery.resume`) and a scheduled report each
+describe their work as a `Job` and call `run`. The order is fixed: the trail first, so whoever
+sees the outcome in Slack can find it in the trail too; a trail that is down is logged and the
+run goes on (commands/state/trail.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import commandline
+from bot.rendering import blocks, outcomes
+from bot.runs import delivery, progress
+from commands.engine.context import Engine
+from commands.kube import port
+from commands.state import trail as trail_mod
+from commands.values import clock as clock_mod
+from commands.values import errors, events, settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    summary: str  # the trail's line
+    final: blocks.Rendered | None = None  # the run's last message (live runs)
+    details: dict[str, Any] | None = None
+
+
+Work = Callable[[events.Reporter], Outcome]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to run, whoever asked for it."""
+
+    command: str
+    argv: tuple[str, ...]
+    source: str  # the trail's source: slack | schedule (and hook, once registry hooks land)
+    work: Work
+    dry_run: bool = False
+    # A live run posts a progress message first and ends it with the outcome. A job that is
+    # not live shows itself (a report posts one message): its errors go back to the caller,
+    # after the trail has recorded them, as there is no message to show them in.
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What every run needs, built once by the app."""
+
+    trail: trail_mod.Trail
+    slack: delivery.Slack
+    clock: clock_mod.Clock
+    progress_interval: float = 1.0
+
+
+def engine_job(
+    inv: commandline.Invocation,
+    config: settings.Settings,
+    *,
+    user: str,
+    cluster: Callable[[], port.Cluster],
+    clock: clock_mod.Clock,
+    source: str = "slack",
+) -> Job:
+    """A job that runs `inv` on the engine and renders its result for `user`."""
+
+    def work(report: events.Reporter) -> Outcome:
+        def engine() -> Engine:
+            return Engine(
+                cluster=cluster(),
+                settings=config,
+                clock=clock,
+                report=report,
+                dry_run=inv.options.dry_run,
+            )
+
+        result = commandline.execute(inv, engine)
+        final = outcomes.final(inv.argv, user, result)
+        return Outcome(result.exit_code, result.summary(), final, result.to_json())
+
+    return Job(inv.command, inv.argv, source, work, dry_run=inv.options.dry_run)
+
+
+def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
+    """Run `job` for `talk.user` in `talk`; return its exit code."""
+    trail = pipeline.trail
+    run_id = trail.start(
+        command=job.command,
+        argv=job.argv,
+        user=talk.user,
+        channel=talk.channel,
+        source=job.source,
+        dry_run=job.dry_run,
+    )
+    live: progress.SlackProgress | None = None
+    if job.live:
+        live = progress.SlackProgress(
+            lambda rendered: talk.update(rendered) if talk.updatable else None,
+            argv=job.argv,
+            user=talk.user,
+            clock=pipeline.clock,
+            interval=pipeline.progress_interval,
+        )
+        live.begin(talk.update if talk.started else talk.start)
+        _link(pipeline, run_id, talk)
+    try:
+        outcome = job.work(live or events.discard)
+    except Exception as exc:
+        if live is None:
+            line = blocks.command_line((job.command, *job.argv)).removeprefix("myctl ")
+            trail.finish(run_id, errors.EXIT_FAILED, f"{line} failed: {exc}")
+            raise
+        outcome = _failed(job, talk.user, exc)
+    finally:
+        if live is not None:
+            live.close()
+    trail.finish(run_id, outcome.exit_code, outcome.summary, outcome.details)
+    if outcome.final is not None:
+        talk.finish(outcome.final)
+    return outcome.exit_code
+
+
+def _failed(job: Job, user: str, exc: Exception) -> Outcome:
+    if isinstance(exc, errors.MyctlError):
+        return Outcome(exc.exit_code, str(exc), outcomes.final_error(job.argv, user, exc))
+    log.error("run of %s crashed", job.command, exc_info=exc)
+    return Outcome(errors.EXIT_FAILED, "internal error", outcomes.final_crash(job.argv, user))
+
+
+def _link(pipeline: Pipeline, run_id: str | None, talk: delivery.Delivery) -> None:
+    conversation, ts = talk.conversation, talk.ts
+    if run_id is None or not (conversation and ts):
+        return
+    permalink = pipeline.slack.permalink(conversation, ts)
+    pipeline.trail.link(run_id, channel=conversation, ts=ts, permalink=permalink)

@@ -1,0 +1,122 @@
+"""The HTTP transport: our own threaded server (bolt's dev server is not for production).
+
+POST /slack/events → bolt (which verifies the signature: forged, stale or unsigned → 401);
+GET /healthz (the process answers), /readyz (Slack and Kubernetes answer), /metrics.
+In Socket Mode the same server runs `health_only`: the GET endpoints, and 404 for POST.
+Registry webhooks (`POST /hooks/NAME`) will arrive here too, in both modes (planned:
+docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from slack_bolt.request import BoltRequest
+
+from bot import app as app_mod
+
+log = logging.getLogger(__name__)
+
+# Slack sends small form bodies; anything far larger is not from Slack and is refused unread.
+MAX_BODY = 1 << 20
+
+
+class _Handler(BaseHTTPRequestHandler):
+    bot: app_mod.Bot  # set on a per-server subclass
+    health_only: bool = False  # Socket Mode: events arrive over the websocket, never here
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http: " + format, *args)
+
+    def _reply(self, status: int, body: bytes, content_type: str, headers: Any = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, values in (headers or {}).items():
+            if key.lower() in ("content-length", "content-type"):
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            self._reply(200, b"ok\n", "text/plain; charset=utf-8")
+        elif path == "/readyz":
+            ready, reason = self.bot.ready.check()
+            self._reply(
+                200 if ready else 503, (reason + "\n").encode(), "text/plain; charset=utf-8"
+            )
+        elif path == "/metrics":
+            text = self.bot.services.metrics.render()
+            self._reply(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
+        else:
+            self._reply(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def do_POST(self) -> None:
+        # On the app's clock, which the ack metric subtracts it from (bot/conversation/slash.py).
+        received = self.bot.services.clock.monotonic()
+        if self.health_only or self.path.split("?", 1)[0] != "/slack/events":
+            self._reply(404, b"not found\n", "text/plain; charset=utf-8")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._reply(413, b"too large\n", "text/plain; charset=utf-8")
+            return
+        body = self.rfile.read(length).decode("utf-8") if length else ""
+        grouped: dict[str, list[str]] = {}
+        for key, value in self.headers.items():
+            grouped.setdefault(key.lower(), []).append(value)
+        headers: dict[str, str | Sequence[str]] = dict(grouped)
+        request = BoltRequest(body=body, headers=headers, context={"myctl_received": received})
+        response = self.bot.app.dispatch(request)
+        content_type = list(response.headers.get("content-type", [])) or ["text/plain"]
+        self._reply(
+            response.status, response.body.encode("utf-8"), str(content_type[0]), response.headers
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    # Slack delivers bursts (a channel of people, retries): the default listen backlog of 5
+    # resets connections and delays others by a TCP retry (~1 s) once 5 are waiting, long
+    # before a handler thread is even involved (measured in bench/slack_ack.py).
+    request_queue_size = 128
+    daemon_threads = True
+
+
+class HttpServer:
+    """Serves the bot on `port` (0 = any free port; see `.port`) in a background thread."""
+
+    def __init__(
+        self, bot: app_mod.Bot, port: int, host: str = "0.0.0.0", *, health_only: bool = False
+    ) -> None:
+        handler = type("BotHandler", (_Handler,), {"bot": bot, "health_only": health_only})
+        self._server = _Server((host, port), handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="myctl-bot-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,137 @@
+"""The bot's top-level parts: access policy, approval need, settings from the environment,
+the job runner, metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import access, commandline, config, jobs, metrics
+from bot.approvals import request
+from commands.cli import invocation
+from commands.values import clock, errors, settings
+
+RULE = settings.AccessRule(users=("U1",), usergroups=("S_OPS",), channels=("C_OPS",))
+
+
+@pytest.mark.parametrize(
+    ("command", "rule", "user", "channel", "groups", "allowed"),
+    [
+        ("check", None, "U9", "C_ANY", (), True),
+        ("version", None, "U9", "C_ANY", (), True),
+        ("restart", None, "U1", "C_OPS", (), False),
+        ("orchestrate", RULE, "U1", "C_OPS", (), True),
+        ("orchestrate", RULE, "U9", "C_OPS", ("S_OPS",), True),
+        ("orchestrate", RULE, "U9", "C_OPS", ("S_OTHER",), False),
+        ("orchestrate", RULE, "U1", "C_ELSEWHERE", (), False),
+        ("restart", settings.AccessRule(channels=("C_OPS",)), "U1", "C_OPS", (), False),
+        ("check", settings.AccessRule(channels=("C_OPS",)), "U1", "C_OPS", (), True),
+        ("check", settings.AccessRule(channels=("C_OPS",)), "U1", "C_X", (), False),
+        ("rebuild", settings.AccessRule(users=("U1",)), "U1", "C_ANY", (), True),
+    ],
+)
+def test_access_policy(
+    command: str,
+    rule: settings.AccessRule | None,
+    user: str,
+    channel: str,
+    groups: tuple[str, ...],
+    allowed: bool,
+) -> None:
+    decision = access.decide(command, rule, user=user, channel=channel, user_groups=groups)
+    assert decision.allowed is allowed
+    assert bool(decision.reason) is not allowed
+
+
+def test_group_members_are_cached_for_a_minute() -> None:
+    fake = clock.FakeClock()
+    fetched: list[str] = []
+
+    def fetch(group: str) -> list[str]:
+        fetched.append(group)
+        return ["U7"]
+
+    resolver = access.GroupResolver(fetch, fake)
+    assert resolver.groups_of("U7", ["S1"]) == {"S1"}
+    fake.advance(59)
+    assert resolver.groups_of("U8", ["S1"]) == frozenset()
+    assert fetched == ["S1"]
+    fake.advance(2)
+    resolver.groups_of("U7", ["S1"])
+    assert fetched == ["S1", "S1"]
+
+
+def test_unresolvable_group_grants_nothing() -> None:
+    def fetch(group: str) -> list[str]:
+        raise RuntimeError("slack down")
+
+    resolver = access.GroupResolver(fetch, clock.FakeClock())
+    slack = settings.SlackSettings(access=(("restart", settings.AccessRule(usergroups=("S1",))),))
+    decision = access.authorize("restart", slack, resolver, user="U7", channel="C1")
+    assert not decision.allowed
+
+
+def test_rebuild_needs_approval_unless_dry_run() -> None:
+    approvals = settings.ApprovalSettings()
+    assert request.needs_approval(commandline.Invocation("rebuild"), approvals)
+    dry = commandline.Invocation("rebuild", invocation.GlobalOptions(dry_run=True))
+    assert not request.needs_approval(dry, approvals)
+    assert not request.needs_approval(commandline.Invocation("restart"), approvals)
+
+
+# --------------------------------------------------------------------------- settings, runner
+
+
+def test_missing_token_names_the_variable_and_not_the_secret() -> None:
+    with pytest.raises(config.MissingSetting) as err:
+        config.from_environ({"SLACK_SIGNING_SECRET": "s3cr3t-value"})
+    assert "SLACK_BOT_TOKEN" in str(err.value)
+    assert "s3cr3t" not in str(err.value)
+    assert err.value.exit_code == errors.EXIT_USAGE
+
+
+def test_settings_defaults_and_repr_without_secrets() -> None:
+    parsed = config.from_environ({"SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "shh"})
+    assert parsed.api_url == "https://slack.com/api/"
+    assert (parsed.port, parsed.socket_mode) == (3000, False)
+    assert "xoxb-secret" not in repr(parsed) and "shh" not in str(parsed)
+    local = config.from_environ(
+        {"SLACK_BOT_TOKEN": "t", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://h/api"}
+    )
+    assert local.api_url == "http://h/api/"
+
+
+def test_main_exits_2_when_the_secret_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import __main__
+
+    assert __main__.run({"SLACK_BOT_TOKEN": "xoxb-do-not-print"}) == errors.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "SLACK_SIGNING_SECRET" in err
+    assert "xoxb-do-not-print" not in err
+
+
+def test_full_runner_refuses_at_once() -> None:
+    import threading
+
+    release = threading.Event()
+    runner = jobs.JobRunner(workers=1, queue=1)
+    try:
+        assert runner.try_submit(release.wait) is not None
+        assert runner.try_submit(release.wait) is not None
+        assert runner.try_submit(release.wait) is None
+        assert runner.depth == 2
+    finally:
+        release.set()
+        runner.shutdown(wait=True)
+    assert runner.depth == 0
+
+
+def test_metrics_render_in_prometheus_text_format() -> None:
+    counters = metrics.Metrics()
+    counters.command_finished("restart", 3)
+    counters.ack_observed(0.02)
+    counters.slack_error("chat.update", "ratelimited")
+    text = counters.render()
+    assert 'myctl_bot_commands_total{command="restart",exit_code="3"} 1' in text
+    assert 'myctl_bot_ack_seconds_bucket{le="0.025"} 1' in text
+    assert 'myctl_bot_ack_seconds_bucket{le="0.01"} 0' in text
+    assert 'myctl_bot_slack_api_errors_total{error="ratelimited",method="chat.update"} 1' in text
