@@ -20,6 +20,7 @@ from bot import config as config_mod
 from bot import services
 from bot.transport import http, socket_mode
 from commands.values import errors, settings
+from commands.values import triggers as trigger_values
 
 if TYPE_CHECKING:
     from bot.scheduling import scheduler
@@ -62,6 +63,8 @@ def run(environ: Mapping[str, str]) -> int:
     try:
         config = config_mod.from_environ(environ)
         loaded = services.load_settings(config.myctl_config)
+        # Before anything connects: a trigger without its secret is exit 2 naming both.
+        trigger_values.secrets(loaded.triggers, environ)
         options = None
         if loaded.schedules:
             from bot.scheduling import triggers
@@ -72,7 +75,7 @@ def run(environ: Mapping[str, str]) -> int:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         return exc.exit_code
     try:
-        bot = app_mod.build(config, loaded=loaded)
+        bot = app_mod.build(config, loaded=loaded, hook_environ=environ)
     except Exception as exc:
         # bolt's BoltError names the auth.test error (invalid_auth …), never the token itself;
         # a StateError shows the database URL without its password.
@@ -87,7 +90,7 @@ def run(environ: Mapping[str, str]) -> int:
         if config.socket_mode:
             # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
             health = http.HttpServer(bot, config.port, health_only=True).start()
-            log.info("health endpoints on port %d", health.port)
+            log.info("health endpoints (and registry hooks) on port %d", health.port)
             log.info("starting in Socket Mode via %s", config.api_url)
             socket_mode.handler(bot, config).start()  # type: ignore[no-untyped-call]
         else:

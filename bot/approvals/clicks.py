@@ -15,7 +15,7 @@ from typing import Any
 from bot import commandline
 from bot import services as services_mod
 from bot.approvals import decision
-from bot.rendering import outcomes
+from bot.rendering import blocks, outcomes
 from bot.runs import run
 from commands.values import errors
 
@@ -76,7 +76,14 @@ def _execute(
         talk.finish(outcomes.final_error(list(approval.argv), approval.requester, exc))
         services.metrics.command_finished(approval.command, exc.exit_code)
         return
+    # A registry trigger's request (bot/hookruns.py) stays a hook run in the trail once approved.
+    source = "hook" if approval.requester.startswith(blocks.TRIGGER_USER_PREFIX) else "slack"
     job = run.engine_job(
-        inv, config, user=approval.requester, cluster=services.cluster.get, clock=services.clock
+        inv,
+        config,
+        user=approval.requester,
+        cluster=services.cluster.get,
+        clock=services.clock,
+        source=source,
     )
     services.metrics.command_finished(inv.command, services.run(job, talk))

@@ -86,7 +86,9 @@ INTERRUPTED_TEXT = f"{blocks.INTERRUPTED_EMOJI} interrupted: the bot restarted d
 
 def interrupted(argv: Sequence[str], user: str) -> Rendered:
     """A run's message after the bot died mid-run: its outcome is unknown, so say that."""
-    line = f"<@{user}> ran `{blocks.command_line(argv)}` · outcome unknown; check the cluster"
+    line = (
+        f"{blocks.who(user)} ran `{blocks.command_line(argv)}` · outcome unknown; check the cluster"
+    )
     return Rendered(
         text=INTERRUPTED_TEXT, blocks=[blocks.section(INTERRUPTED_TEXT), blocks.context(line)]
     )
@@ -113,7 +115,8 @@ class Progress:
 
 
 def progress(state: Progress) -> Rendered:
-    head = f"{blocks.RUNNING_EMOJI} <@{state.user}> is running `{blocks.command_line(state.argv)}`"
+    running = f"is running `{blocks.command_line(state.argv)}`"
+    head = f"{blocks.RUNNING_EMOJI} {blocks.who(state.user)} {running}"
     done = sum(n for _, n in state.counts)
     line = ""
     if state.step:
@@ -202,7 +205,7 @@ def _final(
 ) -> Rendered:
     first_line = summary.strip().splitlines()[0] if summary.strip() else "done"
     head = f"{blocks.emoji(exit_code)} {first_line}"
-    ran = f"<@{user}> ran `{blocks.command_line(argv)}` · exit {exit_code}"
+    ran = f"{blocks.who(user)} ran `{blocks.command_line(argv)}` · exit {exit_code}"
     shown = [blocks.section(head), blocks.context(ran)]
     truncated = False
     for title, items in groups:
