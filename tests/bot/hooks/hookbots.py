@@ -21,9 +21,9 @@ from bot.transport import http
 from commands.kube import memory
 from commands.state import records
 from tests.bot.hooks import payloads
+from tests.support.slack_driver import SlackDriver
 from tests.support.slack_emulator import Message, SlackEmulator
 from tests.support.slack_plugin import SIGNING_SECRET, slack_environment
-from tests.support.slack_driver import SlackDriver
 
 OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
 RUN_DEADLINE = 60.0
@@ -117,15 +117,19 @@ class HookBots:
         *,
         cluster: memory.MemoryCluster | None = None,
         kubeconfig: str | None = None,
+        health_only: bool = False,
         **extra: str,
     ) -> HookBot:
+        """`health_only`: the server Socket Mode runs on PORT (hooks must be served there too)."""
         env = self.environment(config_text, kubeconfig=kubeconfig, **extra)
         config = config_mod.from_environ(env)
         if cluster is None and kubeconfig is None:
             cluster = memory.MemoryCluster()
         connect = (lambda: cluster) if cluster is not None else None
         bot = app_mod.build(config, connect=connect, hook_environ=env)
-        server = http.HttpServer(bot, config.port, host="127.0.0.1").start()
+        server = http.HttpServer(
+            bot, config.port, host="127.0.0.1", health_only=health_only
+        ).start()
         driver = SlackDriver(f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET)
         running = HookBot(bot, server, self.emulator, driver, cluster)
         self.started.append(running)
