@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,6 +127,14 @@ class _Server(ThreadingHTTPServer):
     # before a handler thread is even involved (measured in bench/slack_ack.py).
     request_queue_size = 128
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that drops its keep-alive connection (registries do, between notifications)
+        # is routine, not a traceback on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("http: connection from %s dropped", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpServer:
