@@ -90,7 +90,7 @@ def run(environ: Mapping[str, str]) -> int:
         if config.socket_mode:
             # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
             health = http.HttpServer(bot, config.port, health_only=True).start()
-            log.info("health endpoints (and registry hooks) on port %d", health.port)
+            log.info("health endpoints on port %d", health.port)  # and registry hooks
             log.info("starting in Socket Mode via %s", config.api_url)
             socket_mode.handler(bot, config).start()  # type: ignore[no-untyped-call]
         else:
