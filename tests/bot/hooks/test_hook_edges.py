@@ -17,7 +17,7 @@ from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import slack_environment
 
 
-def _run_bot(tmp_path: Path, emulator: SlackEmulator, config: str, **extra: str) -> tuple[int, str]:
+def _run_bot(tmp_path: Path, emulator: SlackEmulator, config: str, **extra: str) -> int:
     config_file = tmp_path / "myctl.yaml"
     config_file.write_text(textwrap.dedent(config))
     environ = {
@@ -27,7 +27,7 @@ def _run_bot(tmp_path: Path, emulator: SlackEmulator, config: str, **extra: str)
         "MYCTL_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",
         **extra,
     }
-    return bot_main.run(environ), ""
+    return bot_main.run(environ)
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
@@ -38,7 +38,7 @@ def test_a_trigger_without_its_secret_refuses_to_start_naming_trigger_and_variab
     value: str | None,
 ) -> None:
     extra = {} if value is None else {hookbots.SECRET_ENV: value}
-    code, _ = _run_bot(
+    code = _run_bot(
         tmp_path, slack_emulator, hookbots.config_with(hookbots.trigger_yaml("ghcr")), **extra
     )
     err = capsys.readouterr().err
@@ -65,10 +65,9 @@ def test_an_unknown_source_or_a_duplicate_name_refuses_to_start(
     config: str,
     named: str,
 ) -> None:
-    code, _ = _run_bot(tmp_path, slack_emulator, config, **{hookbots.SECRET_ENV: "x"})
+    code = _run_bot(tmp_path, slack_emulator, config, **{hookbots.SECRET_ENV: "x"})
     err = capsys.readouterr().err
     assert code == 2 and named in err
-    assert "x" not in err.split(":", 1)[0]
 
 
 def test_the_secret_value_never_appears_in_the_refusal(
@@ -76,7 +75,7 @@ def test_the_secret_value_never_appears_in_the_refusal(
 ) -> None:
     second = hookbots.trigger_yaml("other").replace(hookbots.SECRET_ENV, "MYCTL_HOOK_OTHER")
     config = hookbots.config_with(hookbots.trigger_yaml("first"), second)
-    code, _ = _run_bot(tmp_path, slack_emulator, config, **{hookbots.SECRET_ENV: payloads.SECRET})
+    code = _run_bot(tmp_path, slack_emulator, config, **{hookbots.SECRET_ENV: payloads.SECRET})
     err = capsys.readouterr().err
     assert code == 2 and "MYCTL_HOOK_OTHER" in err and "other" in err
     assert payloads.SECRET not in err
