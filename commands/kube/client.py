@@ -22,6 +22,7 @@ from commands.values import errors, workloads
 Json = dict[str, Any]
 Action = transport.Action
 translate = transport.translate
+configure = transport.configure
 REQUEST_TIMEOUT = transport.REQUEST_TIMEOUT
 MANAGED_BY = {"app.kubernetes.io/managed-by": "myctl"}
 _APPS = "/apis/apps/v1"
@@ -42,9 +43,6 @@ def connect(
     """
     configuration = kubeconfig.load(kubeconfig_path, context, environ=environ)
     return KubeCluster(configure(configuration, concurrency), clock=clock)
-
-
-configure = transport.configure
 
 
 class KubeCluster:
