@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from commands.kube import convert, memory_images, port
+from commands.kube import convert, memory_cache, memory_images, port
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
@@ -31,13 +31,6 @@ class _Stored:
     # "stuck" (never finishes), or "deadline" (exceeds its progress deadline).
     rollout: str = "complete"
     pods: list[workloads.Pod] = field(default_factory=list)
-
-
-@dataclass
-class _CacheMap:
-    data: dict[str, str]
-    binary_data: dict[str, bytes]
-    resource_version: int
 
 
 @dataclass
@@ -61,10 +54,10 @@ class MemoryCluster:
         self._pod_serial = itertools.count(1)
         self._lock = threading.RLock()
         self._objects: dict[workloads.WorkloadRef, _Stored] = {}
-        self._caches: dict[tuple[str, str], _CacheMap] = {}
         self._versions = itertools.count(1000)
+        # ConfigMaps (the cache index and shards) live in their own module: memory_cache.
+        self.configmaps = memory_cache.ConfigMaps(self._versions, self._lock)
         self._forbidden: set[tuple[str, str, str | None]] = set()
-        self._conflicts_pending = 0
         self.unreachable = False
         self.calls = Calls()
         self.version = "v1.35.4-memory"
@@ -153,15 +146,13 @@ class MemoryCluster:
 
     def conflict_on_next_writes(self, times: int = 1) -> None:
         """Another writer replaces the cache just before each of our next `times` writes."""
-        self._conflicts_pending = times
+        self.configmaps.conflict_on_next_writes(times)
 
     def put_cache(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
-        with self._lock:
-            self._caches[(namespace, name)] = _CacheMap(dict(data), {}, next(self._versions))
+        self.configmaps.put(namespace, name, data)
 
     def cache_version(self, namespace: str, name: str) -> int | None:
-        stored = self._caches.get((namespace, name))
-        return stored.resource_version if stored else None
+        return self.configmaps.version(namespace, name)
 
     def workload(self, ref: workloads.WorkloadRef) -> workloads.Workload:
         with self._lock:
@@ -284,13 +275,7 @@ class MemoryCluster:
 
     def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
         self._check_resource("get", "configmaps", namespace)
-        with self._lock:
-            stored = self._caches.get((namespace, name))
-            if stored is None:
-                return None
-            return port.CacheObject(
-                str(stored.resource_version), dict(stored.data), dict(stored.binary_data)
-            )
+        return self.configmaps.read(namespace, name)
 
     def write_cache(
         self,
@@ -305,25 +290,13 @@ class MemoryCluster:
         self._check_resource(verb, "configmaps", namespace)
         with self._lock:
             self.calls.cache_writes += 1
-            key = (namespace, name)
-            if self._conflicts_pending:
-                self._conflicts_pending -= 1
-                self._caches[key] = _CacheMap({"cache.json": "{}"}, {}, next(self._versions))
-            current = self._caches.get(key)
-            if resource_version is None and current is not None:
-                raise errors.CacheConflict(f"configmap {namespace}/{name} already exists")
-            if resource_version is not None and (
-                current is None or str(current.resource_version) != resource_version
-            ):
-                raise errors.CacheConflict(f"configmap {namespace}/{name} was modified")
-            size = sum(len(v.encode()) for v in data.values()) + sum(
-                len(v) for v in binary_data.values()
-            )
-            if size > 1024 * 1024:
-                raise errors.ClusterError(f"configmap {namespace}/{name}: too long ({size} bytes)")
-            stored = _CacheMap(dict(data), dict(binary_data), next(self._versions))
-            self._caches[key] = stored
-            return str(stored.resource_version)
+        return self.configmaps.write(namespace, name, data, binary_data, resource_version)
+
+    def delete_cache(
+        self, namespace: str, name: str, *, resource_version: str | None = None
+    ) -> bool:
+        self._check_resource("delete", "configmaps", namespace)
+        return self.configmaps.delete(namespace, name, resource_version)
 
     def server_version(self) -> str:
         self._check_resource("get", "version", None)
