@@ -12,37 +12,14 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
-from commands.kube import convert, memory_cache, memory_images, port
+from commands.kube import convert, memory_cache, memory_images, memory_rollouts, port
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
 Kind = workloads.Kind
 # The label each fake workload's pods carry (its spec.selector).
 WORKLOAD_LABEL = "myctl.memory/workload"
-
-
-@dataclass
-class _Stored:
-    workload: workloads.Workload
-    resource_version: int
-    # How the fake controller answers a restart: "complete" (a rollout finishes at once),
-    # "stuck" (never finishes), or "deadline" (exceeds its progress deadline).
-    rollout: str = "complete"
-    pods: list[workloads.Pod] = field(default_factory=list)
-
-
-@dataclass
-class Calls:
-    """What the engine asked for, for assertions (e.g. pagination, no writes in dry run)."""
-
-    lists: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # kind, ns, token
-    patches: list[tuple[workloads.WorkloadRef, bool]] = field(default_factory=list)  # ref, dry_run
-    cache_writes: int = 0
-    peak_concurrent_patches: int = 0
-    pod_lists: int = 0
-    watches: int = 0
 
 
 class MemoryCluster:
@@ -53,13 +30,13 @@ class MemoryCluster:
         self.images = memory_images.ImageWorld()
         self._pod_serial = itertools.count(1)
         self._lock = threading.RLock()
-        self._objects: dict[workloads.WorkloadRef, _Stored] = {}
+        self._objects: dict[workloads.WorkloadRef, memory_rollouts.Stored] = {}
         self._versions = itertools.count(1000)
         # ConfigMaps (the cache index and shards) live in their own module: memory_cache.
         self.configmaps = memory_cache.ConfigMaps(self._versions, self._lock)
         self._forbidden: set[tuple[str, str, str | None]] = set()
         self.unreachable = False
-        self.calls = Calls()
+        self.calls = memory_rollouts.Calls()
         self.version = "v1.35.4-memory"
         # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
         self.patch_latency = 0.0
@@ -89,17 +66,7 @@ class MemoryCluster:
             )
             for index, image in enumerate(images or ("nginx:1.27",))
         )
-        facts = workloads.RolloutFacts(
-            generation=1,
-            observed_generation=1,
-            desired=replicas,
-            current=replicas,
-            updated=replicas,
-            ready=replicas,
-            available=replicas,
-            current_revision="r1",
-            update_revision="r1",
-        )
+        facts = memory_rollouts.settled(replicas)
         workload = workloads.Workload(
             ref,
             containers,
@@ -110,7 +77,7 @@ class MemoryCluster:
             selector=f"{WORKLOAD_LABEL}={namespace}.{name}",
         )
         with self._lock:
-            stored = _Stored(workload, next(self._versions), rollout)
+            stored = memory_rollouts.Stored(workload, next(self._versions), rollout)
             stored.pods = [self._start_pod(workload, None) for _ in range(replicas)]
             self._objects[ref] = stored
         return ref
@@ -171,7 +138,7 @@ class MemoryCluster:
         page_size: int = port.DEFAULT_PAGE_SIZE,
     ) -> Iterator[workloads.Workload]:
         self._check("list", kind, namespace)
-        wanted = _parse_selector(selector)
+        wanted = memory_rollouts.parse_selector(selector)
         with self._lock:
             matching = sorted(
                 (
@@ -263,7 +230,7 @@ class MemoryCluster:
                 dataclasses.replace(c, image=pinned.get(c.name, c.image))
                 for c in stored.workload.containers
             )
-            patched = _restarted(stored, restarted_at)
+            patched = memory_rollouts.restarted(stored, restarted_at)
             patched = dataclasses.replace(patched, containers=containers)
             if not dry_run:
                 stored.workload = patched
@@ -321,45 +288,3 @@ class MemoryCluster:
                 namespace,
             ):
                 raise errors.PermissionDenied(verb, resource, namespace)
-
-
-def _restarted(stored: _Stored, restarted_at: str) -> workloads.Workload:
-    workload = stored.workload
-    facts = workload.rollout
-    generation = facts.generation + 1
-    desired = facts.desired or 0
-    if stored.rollout == "complete":
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            update_revision=f"r{generation}",
-            current_revision=f"r{generation}",
-        )
-    elif stored.rollout == "deadline":
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            updated=0,
-            conditions=(workloads.Condition("Progressing", "False", "ProgressDeadlineExceeded"),),
-        )
-    else:  # stuck: observed, but the new pods never become available
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            updated=max(desired - 1, 0),
-            ready=max(desired - 1, 0),
-            update_revision=f"r{generation}",
-        )
-    return dataclasses.replace(workload, restarted_at=restarted_at, rollout=facts)
-
-
-def _parse_selector(selector: str) -> set[tuple[str, str]]:
-    """Equality-based selectors (`a=b,c=d`), enough for tests of the engine's scope handling."""
-    pairs: set[tuple[str, str]] = set()
-    for part in filter(None, (p.strip() for p in selector.split(","))):
-        key, _, value = part.replace("==", "=").partition("=")
-        pairs.add((key.strip(), value.strip()))
-    return pairs
