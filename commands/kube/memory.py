@@ -87,18 +87,11 @@ class MemoryCluster:
             return list(self._objects[ref].pods)
 
     def set_image(self, ref: workloads.WorkloadRef, image: str) -> None:
+        """Someone else changes the workload's image (kubectl set image, a GitOps sync)."""
         with self._lock:
             stored = self._objects[ref]
             containers = tuple(
                 dataclasses.replace(c, image=image) for c in stored.workload.containers
-            )
-            stored.workload = dataclasses.replace(stored.workload, containers=containers)
-
-    def set_pull_policy(self, ref: workloads.WorkloadRef, policy: str) -> None:
-        with self._lock:
-            stored = self._objects[ref]
-            containers = tuple(
-                dataclasses.replace(c, pull_policy=policy) for c in stored.workload.containers
             )
             stored.workload = dataclasses.replace(stored.workload, containers=containers)
 
