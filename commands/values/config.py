@@ -16,6 +16,11 @@ REPORT_KINDS = ("cache", "images", "rollouts", "activity")
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
+def load(path: str | Path | None) -> settings.Settings:
+    """The configuration file at `path`, or the defaults when there is none."""
+    return load_file(path) if path else settings.Settings()
+
+
 def load_file(path: str | Path) -> settings.Settings:
     """Read and parse the file at `path`. The only I/O in the values layer."""
     import yaml  # lazy: keeps `myctl --help` fast
