@@ -29,6 +29,7 @@ from commands.kube import port
 from commands.state import store as store_mod
 from commands.state import trail
 from commands.values import clock as clock_mod
+from commands.values import config as values_config
 from commands.values import settings
 from commands.values import triggers as trigger_values
 
@@ -110,7 +111,7 @@ def build(
     """
     clock = clock or clock_mod.SystemClock()
     if loaded is None:
-        loaded = services_mod.load_settings(config.myctl_config)
+        loaded = values_config.load(config.myctl_config)
     secrets = trigger_values.secrets(loaded.triggers, hook_environ or {})
     store = store_mod.StateStore(config.state_url or loaded.state.url)
     client = web_client(config)
