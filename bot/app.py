@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import access, health, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
-from bot.approvals import clicks
+from bot.approvals import clicks, offer
 from bot.approvals import sweeper as sweeper_mod
 from bot.conversation import slash
 from bot.rendering import approvals as approval_texts
@@ -123,7 +123,15 @@ def build(
         metrics=counters,
         store=store,
         pipeline=run.Pipeline(
-            trail.Trail(store, owner=config.instance_id), slack, clock, progress_interval
+            trail.Trail(store, owner=config.instance_id),
+            slack,
+            clock,
+            progress_interval,
+            finishing=offer.RollbackOffer(
+                store,
+                lambda: services_mod.load_settings(config.myctl_config).slack.approvals,
+                clock,
+            ),
         ),
         environ=environ,
         clock=clock,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from commands.cli import dispatch, invocation, parser
 from commands.engine import rebuild
 from commands.engine.context import Engine
+from commands.state import rollbacks
 from commands.values import settings
 
 Invocation = invocation.Invocation
@@ -44,8 +45,14 @@ def _approved(_plan: rebuild.Plan) -> bool:
     return True
 
 
-def execute(inv: Invocation, engine: Callable[[], Engine]) -> Result:
-    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster)."""
+def execute(
+    inv: Invocation,
+    engine: Callable[[], Engine],
+    *,
+    history: rollbacks.RunHistory | None = None,
+) -> Result:
+    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster).
+    `history` is the audit trail `rollback` reads (the bot's state store)."""
     if inv.command == "version":
         return dispatch.version()
-    return dispatch.execute(inv, engine(), _approved)
+    return dispatch.execute(inv, engine(), _approved, history=history)

@@ -223,6 +223,7 @@ def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invoc
 
 
 @cli.command()
+@click.argument("run_arg", metavar="[RUN_ID]", required=False)
 @click.option(
     "--run",
     "run_id",
@@ -236,6 +237,7 @@ def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invoc
 )
 @global_options
 def rollback(
+    run_arg: str | None,
     run_id: str | None,
     timeout: float | None,
     concurrency: int | None,
@@ -244,7 +246,11 @@ def rollback(
 ) -> invocation.Invocation:
     """Pin every workload a run restarted back to the digest it ran before, and verify it.
 
-    Needs the audit trail ($MYCTL_STATE_URL), where each run keeps its digests."""
+    Needs the audit trail ($MYCTL_STATE_URL), where each run keeps its digests. RUN_ID may
+    be given as --run RUN_ID or alone (`/myctl rollback RUN_ID`)."""
+    if run_arg and run_id and run_arg != run_id:
+        raise click.UsageError(f"two runs to undo: {run_arg} and --run {run_id}; give one")
+    run_id = run_id or run_arg
     options = requests.RestartOptions(
         wait=True, timeout_seconds=timeout, concurrency=concurrency, max_targets=max_targets
     )
