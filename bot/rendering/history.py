@@ -10,13 +10,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.rendering import blocks
-from commands.state import records
+from commands.state import records, rollbacks
 
 # One run's line: long summaries are cut so a page of runs stays readable.
 MAX_SUMMARY = 160
 MAX_COMMAND = 120
-# Runs whose id is shown: the ones `/myctl rollback RUN_ID` can undo.
-RESTARTING = frozenset({"restart", "orchestrate", "rollback"})
 
 
 def run_emoji(run: records.RunRecord) -> str:
@@ -65,7 +63,7 @@ def run_line(run: records.RunRecord, undone_by: str = "") -> str:
     else:
         summary = run.summary.splitlines()[0] if run.summary else f"exit {run.exit_code}"
     link = f" <{run.permalink}|message>" if run.permalink else ""
-    extras = [f"`{run.id}`"] if run.command in RESTARTING else []
+    extras = [f"`{run.id}`"] if run.command in rollbacks.RESTARTING_COMMANDS else []
     extras += [shown for shown in (verified(run),) if shown]
     if undoes(run):
         extras.append(f":leftwards_arrow_with_hook: undoes `{undoes(run)}`")
