@@ -24,7 +24,7 @@ _GROUP_TITLES = {
     events.Outcome.FAILED: "Failed",
     events.Outcome.UNCHANGED: "Restarted, still the old image",
     events.Outcome.STALE_PULL: "Not restarted: cannot pull a new image",
-    events.Outcome.NOT_STARTED: "Not started (the canary did not pass)",
+    events.Outcome.NOT_STARTED: "Not started (after the canary)",
     events.Outcome.RESTARTED: "Restarted",
     events.Outcome.WOULD_RESTART: "Would restart (dry run)",
     events.Outcome.UP_TO_DATE: "Already up to date",
