@@ -284,3 +284,29 @@ def test_roll_back_by_an_approver_puts_v1_back_once_and_a_non_approver_changes_n
     )
     assert _generations(bots, names) == {n: g + 1 for n, g in generations.items()}  # once
     assert bots.emulator.violations == []
+
+
+def test_slash_rollback_with_a_run_id_undoes_that_run_and_links_its_message(
+    bots: Bots, kube_admin: Any, registry: reg.LocalRegistry, image: tuple[str, str, str]
+) -> None:
+    ref, repo, v1 = image
+    bots.write_config(_config(bots.namespace, canary=False))
+    bot = bots.start()
+    _deployments(bots, kube_admin, ref, ("api",))
+    v2 = registry.push_image(repo, "1.0", seed="v2")
+    rolled = _final(bots, _run_message(bots, bot, f"orchestrate --image {ref} --wait"))
+    assert rolled.text.startswith(":white_check_mark:"), rolled.all_text()
+    rollout_settled(bots.plane, bots.namespace, "api", 1)
+    assert _digests(bots, "api") == {v2}
+    (undone,) = _orchestrate_runs(bots)
+
+    rollback = _final(bots, _run_message(bots, bot, f"rollback {undone.id}"))
+
+    text = rollback.all_text()
+    assert rollback.text.startswith(":white_check_mark: rollback of run"), text
+    assert f"undoes run <{undone.permalink}|{undone.id}>" in text
+    rollout_settled(bots.plane, bots.namespace, "api", 1)
+    assert _digests(bots, "api") == {v1}
+    with bots.store() as store:
+        (done,) = [r for r in store.latest_runs(10) if r.command == "rollback"]
+    assert (done.user, (done.details or {}).get("undoes")) == ("U_REQ", undone.id)
