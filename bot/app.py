@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import access, health, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
-from bot.approvals import clicks, offer
+from bot.approvals import canary, clicks, offer
 from bot.approvals import sweeper as sweeper_mod
 from bot.conversation import slash
 from bot.rendering import approvals as approval_texts
@@ -78,6 +78,7 @@ class Bot:
 
     def close(self) -> None:
         self.sweeper.stop()
+        canary.stop_waiting()  # a run paused after its canary stops now, not at its expiry
         self.services.runner.shutdown(wait=False)
         # Runs still going are abandoned by this process: say so now, as the next start may
         # be a new pod with another POD_NAME that would never mark them.

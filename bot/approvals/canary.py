@@ -33,6 +33,20 @@ POLL_SECONDS = 0.5
 # Past the expiry, how long the store may take to agree (a sweep in flight on another replica).
 EXPIRY_GRACE_SECONDS = 30.0
 
+# The pauses waiting now in this process, so that stopping the bot ends their waits at once.
+_waiting: set[Pause] = set()
+_waiting_lock = threading.Lock()
+
+
+def stop_waiting() -> int:
+    """End every wait of this process (the bot is stopping): each paused run stops after its
+    canary, as if its request had expired. Returns how many were waiting."""
+    with _waiting_lock:
+        paused = list(_waiting)
+    for pause in paused:
+        pause.stop()
+    return len(paused)
+
 
 def pause_for(
     services: services_mod.Services,
@@ -61,10 +75,13 @@ class Pause:
         self._inv = inv
         self._talk = talk
         self._said: tuple[str, ...] = ()
-        self._stop = threading.Event()  # set only to end a wait early (tests, shutdown)
+        self._stop = threading.Event()  # ends a wait early: the bot is stopping
 
     def notes(self) -> tuple[str, ...]:
         return self._said
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def gate(self, report: events.Reporter) -> context.CanaryGate:
         live = report if isinstance(report, progress.SlackProgress) else None
@@ -118,15 +135,21 @@ class Pause:
                 request.expires_at,
             )
         )
+        with _waiting_lock:
+            _waiting.add(self)
         try:
             decided = self._wait(request)
         finally:
+            with _waiting_lock:
+                _waiting.discard(self)
             live.pause(None)
         go_on = decided.state in ("approved", "executing")
         if go_on:
             self._said = (waves.continued(decided.decided_by or "?"),)
         elif decided.state == "cancelled":
             self._said = (waves.stopped(decided.decided_by or "?"),)
+        elif self._stop.is_set():
+            self._said = (waves.pause_unavailable("the bot is stopping"),)
         else:
             self._said = (waves.pause_expired(decided.expires_at),)
         return go_on
@@ -152,4 +175,5 @@ class Pause:
             if clock.monotonic() >= deadline:
                 log.warning("canary request %s still pending past its expiry", request.id)
                 return current
-            self._stop.wait(POLL_SECONDS)
+            if self._stop.wait(POLL_SECONDS):
+                return current
