@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from bot import app as app_mod
 from bot import config as config_mod
-from bot import services
 from bot.transport import http, socket_mode
+from commands.values import config as values_config
 from commands.values import errors, settings
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def _start_schedules(
 def run(environ: Mapping[str, str]) -> int:
     try:
         config = config_mod.from_environ(environ)
-        loaded = services.load_settings(config.myctl_config)
+        loaded = values_config.load(config.myctl_config)
         options = None
         if loaded.schedules:
             from bot.scheduling import triggers

@@ -29,6 +29,7 @@ from commands.kube import port
 from commands.state import store as store_mod
 from commands.state import trail
 from commands.values import clock as clock_mod
+from commands.values import config as values_config
 from commands.values import settings
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def build(
     """
     clock = clock or clock_mod.SystemClock()
     if loaded is None:
-        loaded = services_mod.load_settings(config.myctl_config)
+        loaded = values_config.load(config.myctl_config)
     store = store_mod.StateStore(config.state_url or loaded.state.url)
     client = web_client(config)
     counters = metrics.Metrics()
@@ -130,7 +131,7 @@ def build(
             progress_interval,
             finishing=offer.RollbackOffer(
                 store,
-                lambda: services_mod.load_settings(config.myctl_config).slack.approvals,
+                lambda: values_config.load(config.myctl_config).slack.approvals,
                 clock,
             ),
         ),

@@ -13,7 +13,8 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from commands.cli import invocation, restart_flags
+from commands.cli import restart_flags
+from commands.invoke import invocation
 from commands.values import errors, images, requests
 
 F = TypeVar("F", bound=Callable[..., Any])

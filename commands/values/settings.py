@@ -21,6 +21,14 @@ class CacheSettings:
     # Seconds. Ten minutes: new workloads appear within one deploy cycle, and a rebuild of 10k
     # workloads costs a few seconds of API server time, so refreshing more often is wasteful.
     max_age_seconds: float = 600.0
+    # Bytes one ConfigMap of the cache may hold (after gzip) before the cache is sharded: the
+    # API server's 1 MiB ConfigMap limit (shared with Secrets) minus 4 KiB for keys and labels.
+    # Tests set a few KiB to force several shards.
+    shard_bytes: int = 1024 * 1024 - 4096
+    # Shard ConfigMaps NAME-0 … NAME-(max_shards-1): the Role's resourceNames list exactly these
+    # (RBAC has no name patterns), so raising it means extending the Role. 16 × ~1 MiB holds
+    # over a million workloads at the ~12 bytes each measured in docs/benchmarks.md.
+    max_shards: int = 16
 
 
 @dataclass(frozen=True)
