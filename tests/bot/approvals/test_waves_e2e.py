@@ -12,7 +12,6 @@ import pytest
 
 from tests.bot.approvals.approval_support import SINCE, Bot, Bots, bots
 from tests.kube import objects
-from tests.kube.test_verified_rollouts_e2e import pods_digests, rollout_settled
 from tests.support import controlplane as cp
 from tests.support import registry as reg
 from tests.support.slack_emulator import Message
@@ -55,7 +54,7 @@ def _deployments(bots: Bots, kube_admin: Any, ref: str, names: tuple[str, ...] =
     for name in names:
         objects.deployment(kube_admin, bots.namespace, name, ref)
     for name in names:
-        rollout_settled(bots.plane, bots.namespace, name, 1)
+        objects.rollout_settled(bots.plane, bots.namespace, name, 1)
 
 
 def _generations(bots: Bots, names: tuple[str, ...]) -> dict[str, int]:
@@ -66,7 +65,7 @@ def _generations(bots: Bots, names: tuple[str, ...]) -> dict[str, int]:
 
 
 def _digests(bots: Bots, name: str) -> set[str]:
-    return set(pods_digests(bots.plane, bots.namespace, name).values())
+    return set(objects.pods_digests(bots.plane, bots.namespace, name).values())
 
 
 def _run_message(bots: Bots, bot: Bot, text: str, before: set[str] | None = None) -> Message:
@@ -172,7 +171,7 @@ def test_a_paused_canary_waits_for_continue_and_two_replicas_clicking_it_run_one
     assert len(refusal) == 1 and "already approved" in str(refusal[0]["text"])
     assert _generations(bots, ("b", "c")) == {n: g + 1 for n, g in before.items()}  # one wave
     for name in NAMES:
-        rollout_settled(bots.plane, bots.namespace, name, 1)
+        objects.rollout_settled(bots.plane, bots.namespace, name, 1)
         assert _digests(bots, name) == {v2} != {v1}
     assert len(_orchestrate_runs(bots)) == 1
     assert bots.emulator.violations == []
@@ -238,7 +237,7 @@ def test_roll_back_by_an_approver_puts_v1_back_once_and_a_non_approver_changes_n
     rolled = _final(bots, _run_message(bots, bot, f"orchestrate --image {ref} --wait"))
     assert rolled.text.startswith(":white_check_mark:"), rolled.all_text()
     for name in names:
-        rollout_settled(bots.plane, bots.namespace, name, 1)
+        objects.rollout_settled(bots.plane, bots.namespace, name, 1)
         assert _digests(bots, name) == {v2}
     (button,) = rolled.blocks[-1]["elements"]
     assert (button["action_id"], button["style"]) == ("myctl_rollback", "danger")
@@ -271,7 +270,7 @@ def test_roll_back_by_an_approver_puts_v1_back_once_and_a_non_approver_changes_n
     assert "Roll back approved by <@U_BOSS>" in bots.current(rolled).all_text()
     assert "actions" not in {b["type"] for b in bots.current(rolled).blocks or []}
     for name in names:
-        rollout_settled(bots.plane, bots.namespace, name, 1)
+        objects.rollout_settled(bots.plane, bots.namespace, name, 1)
         assert _digests(bots, name) == {v1}
 
     status, url = bots.click(bot, rolled, "U_BOSS2", action="myctl_rollback")  # a late click
@@ -296,7 +295,7 @@ def test_slash_rollback_with_a_run_id_undoes_that_run_and_links_its_message(
     v2 = registry.push_image(repo, "1.0", seed="v2")
     rolled = _final(bots, _run_message(bots, bot, f"orchestrate --image {ref} --wait"))
     assert rolled.text.startswith(":white_check_mark:"), rolled.all_text()
-    rollout_settled(bots.plane, bots.namespace, "api", 1)
+    objects.rollout_settled(bots.plane, bots.namespace, "api", 1)
     assert _digests(bots, "api") == {v2}
     (undone,) = _orchestrate_runs(bots)
 
@@ -305,7 +304,7 @@ def test_slash_rollback_with_a_run_id_undoes_that_run_and_links_its_message(
     text = rollback.all_text()
     assert rollback.text.startswith(":white_check_mark: rollback of run"), text
     assert f"undoes run <{undone.permalink}|{undone.id}>" in text
-    rollout_settled(bots.plane, bots.namespace, "api", 1)
+    objects.rollout_settled(bots.plane, bots.namespace, "api", 1)
     assert _digests(bots, "api") == {v1}
     with bots.store() as store:
         (done,) = [r for r in store.latest_runs(10) if r.command == "rollback"]
