@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import access, health, hookruns, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
-from bot.approvals import clicks
+from bot.approvals import canary, clicks, offer
 from bot.approvals import sweeper as sweeper_mod
 from bot.conversation import slash
 from bot.rendering import approvals as approval_texts
@@ -83,6 +83,7 @@ class Bot:
         self.sweeper.stop()
         if self.hooks is not None:
             self.hooks.stop()
+        canary.stop_waiting()  # a run paused after its canary stops now, not at its expiry
         self.services.runner.shutdown(wait=False)
         # Runs still going are abandoned by this process: say so now, as the next start may
         # be a new pod with another POD_NAME that would never mark them.
@@ -132,7 +133,15 @@ def build(
         metrics=counters,
         store=store,
         pipeline=run.Pipeline(
-            trail.Trail(store, owner=config.instance_id), slack, clock, progress_interval
+            trail.Trail(store, owner=config.instance_id),
+            slack,
+            clock,
+            progress_interval,
+            finishing=offer.RollbackOffer(
+                store,
+                lambda: values_config.load(config.myctl_config).slack.approvals,
+                clock,
+            ),
         ),
         environ=environ,
         clock=clock,

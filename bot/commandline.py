@@ -14,6 +14,7 @@ from commands.cli import parser
 from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.invoke import dispatch, invocation
+from commands.state import rollbacks
 from commands.values import settings
 
 Invocation = invocation.Invocation
@@ -45,6 +46,12 @@ def _approved(_plan: rebuild.Plan) -> bool:
     return True
 
 
-def execute(inv: Invocation, engine: Callable[[], Engine]) -> Result:
-    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster)."""
-    return dispatch.execute(inv, engine, _approved)
+def execute(
+    inv: Invocation,
+    engine: Callable[[], Engine],
+    *,
+    history: rollbacks.RunHistory | None = None,
+) -> Result:
+    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster).
+    `history` is the audit trail `rollback` reads (the bot's state store)."""
+    return dispatch.execute(inv, engine, _approved, history=history)

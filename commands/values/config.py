@@ -193,7 +193,7 @@ def _approvals(value: object, key: str) -> settings.ApprovalSettings:
     section = _mapping(
         value,
         key,
-        {"commands", "approvers", "required", "allow_self_approval", "expiry"},
+        {"commands", "approvers", "required", "allow_self_approval", "expiry", "canary"},
     )
     fields: dict[str, Any] = {}
     if "commands" in section:
@@ -212,6 +212,8 @@ def _approvals(value: object, key: str) -> settings.ApprovalSettings:
         )
     if "expiry" in section:
         fields["expiry_seconds"] = durations.parse(section["expiry"], key=f"{key}.expiry")
+    if "canary" in section:
+        fields["canary"] = _bool(section["canary"], f"{key}.canary")
     return settings.ApprovalSettings(**fields)
 
 

@@ -94,6 +94,9 @@ class ApprovalSettings:
     allow_self_approval: bool = False  # four eyes by default
     expiry_seconds: float = 900.0  # 15 minutes: long enough to find an approver, short enough
     # that an approval still matches the state of the cluster it was asked about.
+    # From Slack, a good canary (--canary N) pauses the run for Continue / Stop, decided like an
+    # approval (approvers, expiry: no decision in time stops the run). Off: the rest follows.
+    canary: bool = False
 
 
 @dataclass(frozen=True)
