@@ -34,18 +34,31 @@ class _LazyPackage(types.ModuleType):
         if attr.startswith("__"):
             raise AttributeError(attr)
         here = Path(self.__path__[0])
-        if (here / f"{attr}.py").exists() or (here / attr / "__init__.py").exists():
+        if _exists(here / attr) or _exists(here / attr / "__init__"):
             return importlib.import_module(f"{self.__name__}.{attr}")
         with _lock:
             namespace = self.__dict__
             if not namespace.get("_lean_complete"):
                 namespace["_lean_complete"] = True
-                init = here / "__init__.py"
-                exec(
-                    compile(init.read_text(), str(init), "exec"), namespace
-                )  # the package's own code
+                exec(_code(self.__name__, here / "__init__"), namespace)  # the package's own code
                 return getattr(self, attr)
         raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+
+
+def _exists(stem: Path) -> bool:
+    # Source or, as in the image (Dockerfile: bytecode only for this package), sourceless .pyc.
+    return stem.with_suffix(".py").exists() or stem.with_suffix(".pyc").exists()
+
+
+def _code(name: str, stem: Path) -> types.CodeType:
+    source = stem.with_suffix(".py")
+    if source.exists():
+        return compile(source.read_text(), str(source), "exec")
+    loader = importlib.machinery.SourcelessFileLoader(name, str(stem.with_suffix(".pyc")))
+    code = loader.get_code(name)
+    if code is None:
+        raise ImportError(f"no code for {name} in {stem}")
+    return code
 
 
 def load() -> None:
