@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 # well under 30 s on the shared CI machine (docs/reliability.md).
 settings.register_profile("attacks", max_examples=300, deadline=None, derandomize=True)
 FEW = settings(max_examples=40, deadline=None, derandomize=True)
+MID = settings(max_examples=120, deadline=None, derandomize=True)
 MANY = settings(max_examples=400, deadline=None, derandomize=True)
 
 WORDS = (
