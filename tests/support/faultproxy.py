@@ -87,6 +87,14 @@ class FaultProxy:
             self._plan = deque(modes)
             self.default = then
 
+    def drop_all(self, then: Mode = Mode.REFUSE) -> None:
+        """Close every open connection and treat new ones as `then`: the server "stops"."""
+        with self._lock:
+            self._plan.clear()
+            self.default = then
+            for sock in self._sockets:
+                sock.close()
+
     def kubeconfig(self, plane: cp.ControlPlane, path: Path) -> Path:
         return kubepki.write_kubeconfig(
             path, self.url, plane.ca_file, user="myctl-admin",
