@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.bot.transport.bots import ACK_BUDGET, BotFactory, RunningBot, slash
-from tests.support.slack_driver import block_actions_payload
+from tests.support.slack_driver import Forgery, block_actions_payload
 from tests.support.slack_emulator import SlackEmulator
 
 pytestmark = pytest.mark.slack
@@ -175,3 +175,21 @@ def test_a_bad_content_length_is_400_and_the_server_keeps_serving(
     assert reply.split(b"\r\n", 1)[0].split(b" ")[1] in (b"400", b"413"), reply[:200]
     _nothing_ran(running, slack_emulator)
     _still_answers(running)
+
+
+@pytest.mark.parametrize("forgery", [f for f in Forgery if f is not Forgery.NONE])
+def test_unverifiable_clicks_are_401_and_nothing_is_audited_or_run(
+    fast_bot: BotFactory, slack_emulator: SlackEmulator, forgery: Forgery
+) -> None:
+    running = fast_bot()
+    assert running.driver is not None
+    url = slack_emulator.new_response_url()
+
+    answer = running.driver.interactive(
+        block_actions_payload("myctl_approve", "any", response_url=url), forgery
+    )
+
+    assert answer.status_code == 401
+    assert running.bot.services.store.events_since(EPOCH) == []
+    assert slack_emulator.responses == []
+    _nothing_ran(running, slack_emulator)
