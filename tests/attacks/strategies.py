@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 # A fixed, derandomized profile: the same examples on every run, and the whole property suite
 # well under 30 s on the shared CI machine (docs/reliability.md).
-settings.register_profile("attacks", max_examples=300, deadline=None, derandomize=True)
 FEW = settings(max_examples=40, deadline=None, derandomize=True)
 MID = settings(max_examples=120, deadline=None, derandomize=True)
 MANY = settings(max_examples=400, deadline=None, derandomize=True)
