@@ -17,6 +17,7 @@ from kubernetes import client as k8s_client
 from commands.cli import main, parser
 from tests.kube import objects
 from tests.support import controlplane as cp
+from tests.support import polling
 from tests.support.faultproxy import FaultProxy, Mode
 
 pytestmark = pytest.mark.kube
@@ -42,9 +43,11 @@ def myctl(kubeconfig: Path, *args: str) -> tuple[int, Any]:
         raise AssertionError(f"exit {result.exit_code}, not JSON: {result.output!r}") from exc
 
 
-def annotated(api: k8s_client.ApiClient, namespace: str) -> set[str]:
+def annotated(
+    api: k8s_client.ApiClient, namespace: str, names: tuple[str, ...] = NAMES
+) -> set[str]:
     found = set()
-    for name in NAMES:
+    for name in names:
         obj = k8s_client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
         if (obj.spec.template.metadata.annotations or {}).get("kubectl.kubernetes.io/restartedAt"):
             found.add(name)
@@ -117,3 +120,43 @@ def test_rebuild_through_cut_connections_writes_a_valid_cache_or_fails_cleanly(
     assert again == 0
     found, listed = myctl(control_plane.kubeconfig, "select", IMAGE, *scope)
     assert found == 0 and len(json.dumps(listed)) > 0
+
+
+@pytest.mark.parametrize("plan", ["every-other-connection-cut", "first-six-cut"])
+def test_restart_wait_through_cut_connections_follows_every_rollout_to_a_true_end(
+    control_plane: cp.ControlPlane,
+    kube_namespace: str,
+    kube_admin: k8s_client.ApiClient,
+    proxy: tuple[FaultProxy, Path],
+    plan: str,
+) -> None:
+    names = NAMES[:3]
+    for name in names:
+        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
+    for name in names:
+        polling.wait_until(
+            lambda name=name: objects.deployment_available(kube_admin, kube_namespace, name),  # type: ignore[misc]
+            what=f"{name} available",
+        )
+    fault, kubeconfig = proxy
+    fault.plan(*PLANS[plan][:1], then=PLANS[plan][1])
+
+    code, report = myctl(
+        kubeconfig, "restart", *(f"deployment/{n}" for n in names), "-n", kube_namespace,
+        "--wait", "--timeout", "90s",
+    )  # fmt: skip
+
+    assert "targets" in report, (code, report)
+    outcomes = {t["name"]: t for t in report["targets"]}
+    assert set(outcomes) == set(names), "no target lost from the report"
+    restarted = annotated(kube_admin, kube_namespace, names)
+    for name, target in outcomes.items():
+        if target["outcome"] in DONE:
+            assert name in restarted
+            # Followed to the end although connections (watches among them) were cut.
+            assert objects.deployment_available(kube_admin, kube_namespace, name), target
+        elif name in restarted:
+            assert "restarted" in target["detail"], target  # patched, then not followed
+    done = sum(t["outcome"] in DONE for t in outcomes.values())
+    assert code == (0 if done == len(names) else 3 if done else 1), (code, report)
+    assert Mode.CUT in fault.accepted
