@@ -51,6 +51,7 @@ class FaultProxy:
         self._sockets: list[socket.socket] = []
         self.accepted: list[Mode] = []  # the mode each connection got, in order
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True, name="faultproxy")
 
@@ -112,6 +113,8 @@ class FaultProxy:
         while not self._closing.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue  # look at _closing again: close() does not wake a blocked accept()
             except OSError:
                 return
             mode = self._next_mode()
