@@ -9,6 +9,7 @@ all state is in the database, and the claim is atomic there.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,10 @@ from bot.approvals import canary, decision
 from bot.rendering import blocks, outcomes, waves
 from bot.runs import run
 from commands.state import records
+from commands.state import store as store_mod
 from commands.values import errors
+
+log = logging.getLogger(__name__)
 
 
 def on_click(
@@ -29,17 +33,23 @@ def on_click(
     actor = str(body["user"]["id"])
     approval_settings = services.base_settings().slack.approvals
     groups = services.resolver.groups_of(actor, approval_settings.approver_usergroups)
-    outcome = decision.handle_action(
-        services.slack,
-        services.store,
-        approval_settings,
-        action_id=str(action.get("action_id") or ""),
-        approval_id=str(action.get("value") or ""),
-        actor=actor,
-        actor_groups=groups,
-        now=services.clock.now(),
-        respond=respond,
-    )
+    try:
+        outcome = decision.handle_action(
+            services.slack,
+            services.store,
+            approval_settings,
+            action_id=str(action.get("action_id") or ""),
+            approval_id=str(action.get("value") or ""),
+            actor=actor,
+            actor_groups=groups,
+            now=services.clock.now(),
+            respond=respond,
+        )
+    except store_mod.StateError as exc:  # no decision without its audit record
+        log.warning("click not taken, the state store is unavailable: %s", type(exc).__name__)
+        answer = outcomes.click_store_down()
+        respond(text=answer.text, response_type="ephemeral", replace_original=False)
+        return decision.ActionOutcome(decision.OutcomeKind.REFUSED, None, reason="store_down")
     if outcome.execute and outcome.approval is not None:
         if waves.is_canary(outcome.approval):
             pass  # the paused run reads the decision from the store and goes on (canary.py)

@@ -60,6 +60,13 @@ def click_busy() -> Rendered:
     )
 
 
+def click_store_down() -> Rendered:
+    return blocks.plain(
+        ":no_entry: The state database is unavailable, so this click was not taken and nothing"
+        " was run. Click again once it is back."
+    )
+
+
 def refused(command: str, reason: str) -> Rendered:
     return blocks.plain(
         f"{blocks.emoji(errors.EXIT_USAGE)} You may not run `myctl {command}` here: {reason}."
@@ -203,6 +210,14 @@ def final(
 
 def final_error(argv: Sequence[str], user: str, exc: errors.MyctlError) -> Rendered:
     return _final(argv, user, exc.exit_code, str(exc), [])
+
+
+def final_unaudited(argv: Sequence[str], user: str) -> Rendered:
+    return _final(
+        argv, user, errors.EXIT_FAILED,
+        "not run: the state database is unavailable, and a change is never made without its"
+        " audit record. Read-only commands still work; try again once it is back.", [],
+    )  # fmt: skip
 
 
 def final_crash(argv: Sequence[str], user: str) -> Rendered:

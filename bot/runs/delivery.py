@@ -24,17 +24,12 @@ from slack_sdk.webhook import WebhookClient
 from bot import metrics
 from bot.rendering import outcomes
 from bot.rendering.blocks import Attachment, Rendered
+from bot.runs import slackerrors
 
 log = logging.getLogger(__name__)
 
-CANNOT_POST = frozenset({"not_in_channel", "channel_not_found"})
-
-
-def error_code(exc: SlackApiError) -> str:
-    try:
-        return str(exc.response["error"])
-    except (KeyError, TypeError):
-        return "unknown"
+CANNOT_POST = slackerrors.CANNOT_POST
+error_code = slackerrors.error_code
 
 
 class Slack:
@@ -213,6 +208,10 @@ class Delivery:
             self._target = Target.CHANNEL
             return
         except SlackApiError as exc:
+            if slackerrors.transient(exc):  # no ts: finish() posts the outcome afresh
+                log.warning("progress not posted (%s); the outcome will be", error_code(exc))
+                self._target = Target.CHANNEL
+                return
             if error_code(exc) not in CANNOT_POST:
                 raise
         log.info("cannot post in %s; falling back to response_url", self.channel)
@@ -253,10 +252,11 @@ class Delivery:
     def finish(self, rendered: Rendered) -> None:
         """The outcome: must arrive, so a failed update becomes a fresh post, then a DM."""
         try:
-            self.update(rendered)
-            if self._target is not Target.NONE:
-                self._attach(rendered)
-                return
+            if self._ts is not None or self._target is not Target.CHANNEL:  # else never posted
+                self.update(rendered)
+                if self._target is not Target.NONE:
+                    self._attach(rendered)
+                    return
         except SlackApiError:
             pass
         if self._target is Target.CHANNEL:
@@ -265,7 +265,8 @@ class Delivery:
                 self._attach(rendered)
                 return
             except SlackApiError:
-                pass
+                if self._respond(rendered, replace=False):  # Slack's API down, its webhooks not
+                    return
         self._start_dm(rendered)
         if self._target is Target.DM:
             self._attach(rendered)

@@ -126,6 +126,9 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
         source=job.source,
         dry_run=job.dry_run,
     )
+    if run_id is None and job.command in commandline.MUTATING_COMMANDS and not job.dry_run:
+        talk.ephemeral(outcomes.final_unaudited(job.argv, talk.user))  # never a change unaudited
+        return errors.EXIT_FAILED
     live: progress.SlackProgress | None = None
     if job.live:
         live = progress.SlackProgress(

@@ -95,17 +95,31 @@ class _Handler(BaseHTTPRequestHandler):
         if self.health_only or self.path.split("?", 1)[0] != "/slack/events":
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit():  # -1 would read to EOF, "abc" would raise in the thread
+            self._reply(400, b"bad Content-Length\n", "text/plain; charset=utf-8")
+            return
+        length = int(declared)
         if length > MAX_BODY:
             self._reply(413, b"too large\n", "text/plain; charset=utf-8")
             return
-        body = self.rfile.read(length).decode("utf-8") if length else ""
         grouped: dict[str, list[str]] = {}
         for key, value in self.headers.items():
             grouped.setdefault(key.lower(), []).append(value)
         headers: dict[str, str | Sequence[str]] = dict(grouped)
-        request = BoltRequest(body=body, headers=headers, context={"myctl_received": received})
-        response = self.bot.app.dispatch(request)
+        try:
+            body = self.rfile.read(length).decode("utf-8") if length else ""
+            request = BoltRequest(body=body, headers=headers, context={"myctl_received": received})
+            if not _well_formed(request.body):
+                raise ValueError("block_actions without a list of actions")
+            response = self.bot.app.dispatch(request)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # A body bolt cannot take apart (not JSON, not an object, fields of the wrong
+            # type): refused as a bad request, never a dropped connection. The body is not
+            # logged (it may carry anything); its kind of error is.
+            log.warning("refused an undecodable Slack request: %s", type(exc).__name__)
+            self._reply(400, b"bad request\n", "text/plain; charset=utf-8")
+            return
         content_type = list(response.headers.get("content-type", [])) or ["text/plain"]
         self._reply(
             response.status, response.body.encode("utf-8"), str(content_type[0]), response.headers
@@ -119,6 +133,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(405, b"method not allowed\n", "text/plain; charset=utf-8")
 
     do_PUT = do_PATCH = do_DELETE = _other
+
+
+def _well_formed(body: Any) -> bool:
+    """What bolt's action matchers index without checking (they raise, bolt answers 500)."""
+    if not isinstance(body, dict) or body.get("type") != "block_actions":
+        return True
+    actions = body.get("actions")
+    return (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+    )
 
 
 class _Server(ThreadingHTTPServer):

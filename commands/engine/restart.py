@@ -176,7 +176,10 @@ def _restart(
         # The patch landed: say so, whatever stopped the wait (a forbidden watch, an API
         # server that went away), so the report never hides a restart that happened.
         failed = plan.outcome(Outcome.FAILED, f"{pinned}restarted, but not followed: {exc}")
-        return dataclasses.replace(failed, error_code=exc.exit_code, rollout="not followed")
+        # The server took the patch, so losing it afterwards is a failed operation (exit 1),
+        # not the configuration error (exit 2) an unreachable server means before anything.
+        code = errors.EXIT_FAILED if isinstance(exc, errors.ClusterUnreachable) else exc.exit_code
+        return dataclasses.replace(failed, error_code=code, rollout="not followed")
 
 
 def _follow(

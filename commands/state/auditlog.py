@@ -18,7 +18,12 @@ logger = logging.getLogger("myctl.audit")
 REDACTED = "[redacted]"
 # Slack token prefixes (bot, user, app-level, config, refresh) and generic bearer values.
 _TOKEN = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+\S+)")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+@", re.IGNORECASE)
+# Bounded repeats: unbounded ones made this quadratic on a long run of letters (a 200 kB button
+# value held the GIL for minutes; tests/attacks/test_interactive_payloads.py). RFC 3986 puts
+# no limit on a scheme, but none in use is longer than 32 characters.
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,31}://[^:/@\s]{1,256}:)[^@/\s]{1,256}@", re.IGNORECASE
+)
 _SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api_key|apikey", re.I)
 
 

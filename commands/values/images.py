@@ -27,6 +27,12 @@ _DOMAIN = re.compile(
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+# distribution's NameTotalLengthMax: registry host, port and path together.
+NAME_MAX = 255
+# The longest digest in use is `sha512:` + 128 hex digits; room for a longer algorithm name.
+_DIGEST_MAX = 200
+# A reference echoed in an error is cut here: the error reaches Slack (docs/reliability.md).
+_SHOWN_MAX = 80
 # A tag that names a fixed build is not assumed: only digests are immutable for a runtime.
 
 
@@ -69,18 +75,24 @@ class ImageRef:
         return str(self) == str(other) or (other.digest is None and self.tag_form == str(other))
 
 
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + "…")
+
+
 def parse(text: str) -> ImageRef:
     """Parse and normalize `text`; raise `UsageError` with the reason if it is not a reference."""
     raw = text.strip()
     if not raw:
         raise errors.UsageError("image reference is empty")
     if any(ch.isspace() for ch in raw):
-        raise errors.UsageError(f"invalid image reference {text!r}: contains whitespace")
+        raise errors.UsageError(f"invalid image reference {_shown(text)}: contains whitespace")
     name, digest = raw, None
     if "@" in raw:
         name, digest = raw.split("@", 1)
-        if not _DIGEST.fullmatch(digest):
-            raise errors.UsageError(f"invalid image reference {text!r}: bad digest {digest!r}")
+        if not _DIGEST.fullmatch(digest) or len(digest) > _DIGEST_MAX:
+            raise errors.UsageError(
+                f"invalid image reference {_shown(text)}: bad digest {_shown(digest)}"
+            )
         digest = digest.lower()
     tag = None
     last_slash = name.rfind("/")
@@ -88,11 +100,17 @@ def parse(text: str) -> ImageRef:
     if colon > last_slash:
         name, tag = name[:colon], name[colon + 1 :]
         if not _TAG.fullmatch(tag):
-            raise errors.UsageError(f"invalid image reference {text!r}: bad tag {tag!r}")
+            raise errors.UsageError(
+                f"invalid image reference {_shown(text)}: bad tag {_shown(tag)}"
+            )
+    if len(name) > NAME_MAX:
+        raise errors.UsageError(
+            f"invalid image reference {_shown(text)}: name longer than {NAME_MAX} characters"
+        )
     domain, path = _split_domain(name, text)
     if not _PATH.fullmatch(path):
         reason = "repository names must be lowercase" if path.lower() != path else "bad name"
-        raise errors.UsageError(f"invalid image reference {text!r}: {reason}")
+        raise errors.UsageError(f"invalid image reference {_shown(text)}: {reason}")
     if domain in _DOCKER_HUB_ALIASES:
         domain = DEFAULT_DOMAIN
         if "/" not in path:
@@ -111,7 +129,9 @@ def _split_domain(name: str, original: str) -> tuple[str, str]:
     # Same rule as the runtimes: the first component is a registry only if it looks like a host.
     if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
         if not _DOMAIN.fullmatch(first):
-            raise errors.UsageError(f"invalid image reference {original!r}: bad registry {first!r}")
+            raise errors.UsageError(
+                f"invalid image reference {_shown(original)}: bad registry {_shown(first)}"
+            )
         return first.lower(), rest
     return DEFAULT_DOMAIN, name
 
@@ -138,7 +158,7 @@ def parse_digest(text: str, *, key: str = "--expect-digest") -> str:
     digest = text.strip().lower()
     if not _SHA256.fullmatch(digest):
         raise errors.UsageError(
-            f"{key}: {text!r} is not a digest; expected sha256: followed by 64 hex digits"
+            f"{key}: {_shown(text)} is not a digest; expected sha256: followed by 64 hex digits"
         )
     return digest
 

@@ -138,6 +138,13 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{name}"
 
+    def restart(self) -> None:
+        """Start again after `stop()`, on the same port and data (tests of an outage)."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "start")
+        if not self._wait_ready():
+            raise RuntimeError(f"PostgreSQL did not start again.\n{self._log_tail()}")
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "stop", "-m", "immediate", check=False)

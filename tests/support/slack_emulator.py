@@ -229,6 +229,11 @@ class SlackEmulator:
         with self._lock:
             self._faults.setdefault(method, deque()).append((f"429:{retry_after}", times))
 
+    def server_error_next(self, method: str, times: int = 1, status: int = 503) -> None:
+        """Answer HTTP ``status`` (5xx, an HTML body as a proxy would) to the next calls."""
+        with self._lock:
+            self._faults.setdefault(method, deque()).append((f"http:{status}", times))
+
     def _take_fault(self, method: str) -> str | None:
         with self._lock:
             queue = self._faults.get(method)
@@ -251,6 +256,8 @@ class SlackEmulator:
         if fault.startswith("429:"):
             retry_after = fault.split(":", 1)[1]
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after}
+        if fault.startswith("http:"):
+            return int(fault.split(":", 1)[1]), {"ok": False, "error": "fatal_error"}, {}
         return 200, {"ok": False, "error": fault}, {}
 
     # ---------------------------------------------------------------- dispatch (slack_http)
