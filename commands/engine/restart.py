@@ -158,12 +158,33 @@ def _restart_safely(
     return outcome
 
 
+def _patch(engine: Engine, plan: inspect.Plan, stamp: str) -> workloads.Workload:
+    """Send the restart patch. When its answer is lost (the connection broke, a timeout) the
+    patch may still have landed: a re-read tells, so the report never calls a restart that
+    happened a failure — and says "may have" when even the re-read fails."""
+    target = plan.target
+    try:
+        return engine.cluster.patch_restart(target, stamp, dry_run=engine.dry_run, pins=plan.pins)
+    except errors.ServerError as lost:
+        if engine.dry_run:
+            raise
+        try:
+            live = engine.cluster.read_workload(target)
+        except errors.MyctlError as unread:
+            raise errors.ServerError(
+                f"the restart may have landed: {lost}; re-reading it failed too ({unread})"
+            ) from lost
+        if live.restarted_at != stamp:
+            raise
+        return live
+
+
 def _restart(
     engine: Engine, opts: requests.RestartOptions, plan: inspect.Plan, deadline: float
 ) -> results.TargetOutcome:
     target = plan.target
     stamp = clock.rfc3339(engine.clock.now())
-    patched = engine.cluster.patch_restart(target, stamp, dry_run=engine.dry_run, pins=plan.pins)
+    patched = _patch(engine, plan, stamp)
     pinned = f"image pinned to {images.short_digest(plan.expected)}, " if plan.pins else ""
     if engine.dry_run:
         would = f" ({pinned.rstrip(', ')})" if pinned else ""

@@ -40,6 +40,8 @@ class MemoryCluster:
         self.version = "v1.35.4-memory"
         # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
         self.patch_latency = 0.0
+        # Patches that land but whose answer is lost, as when a connection breaks mid-response.
+        self.lose_patch_answers = 0
         self._in_flight = 0
 
     # --- test set-up ------------------------------------------------------------------------
@@ -201,7 +203,13 @@ class MemoryCluster:
         try:
             if self.patch_latency:
                 time.sleep(self.patch_latency)  # outside the lock, as a network round trip is
-            return self._patch(ref, restarted_at, dry_run, pins)
+            patched = self._patch(ref, restarted_at, dry_run, pins)
+            with self._lock:
+                lost = self.lose_patch_answers > 0
+                self.lose_patch_answers -= int(lost)
+            if lost:
+                raise errors.ServerError(f"patch {ref}: the connection broke mid-response")
+            return patched
         finally:
             with self._lock:
                 self._in_flight -= 1

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from commands.state import approvals, auditlog, database, records, schema
+from commands.state import approval_store, approvals, auditlog, database, records, schema
 from commands.values import clock as clocks
 from commands.values import errors
 
@@ -33,7 +33,9 @@ class StateError(errors.MyctlError):
     exit_code = errors.EXIT_USAGE
 
 
-class StateStore:
+class StateStore(approval_store.ApprovalStore):
+    """Runs and audit events here; approval requests and decisions in `approval_store`."""
+
     def __init__(self, url: str, *, clock: clocks.Clock | None = None) -> None:
         self._clock: clocks.Clock = clock or clocks.SystemClock()
         try:
@@ -248,129 +250,6 @@ class StateStore:
                 )
                 for row in rows
             ]
-
-    # ------------------------------------------------------------------ approvals
-
-    def create_approval(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        requester: str,
-        channel: str,
-        expires_at: dt.datetime,
-        plan_text: str,
-    ) -> records.ApprovalRecord:
-        with self._tx() as conn:
-            approval_id = approvals.create(
-                conn,
-                command=command,
-                argv=[str(part) for part in auditlog.redact(list(argv))],
-                requester=requester,
-                channel=channel,
-                expires_at=expires_at,
-                plan_text=plan_text,
-                now=self._clock.now(),
-            )
-            record = approvals.get(conn, approval_id)
-        assert record is not None
-        return record
-
-    def get_approval(self, approval_id: str) -> records.ApprovalRecord | None:
-        with self._tx() as conn:
-            return approvals.get(conn, approval_id)
-
-    def set_approval_message(self, approval_id: str, channel: str, ts: str) -> None:
-        with self._tx() as conn:
-            approvals.set_message(conn, approval_id, channel, ts)
-
-    def pending_approvals(self) -> list[records.ApprovalRecord]:
-        """Requests still pending (some may be past expiry until `expire_due` runs)."""
-        with self._tx() as conn:
-            return approvals.list_pending(conn)
-
-    def decide(
-        self,
-        approval_id: str,
-        *,
-        decision: records.DecisionKind,
-        actor: str,
-        now: dt.datetime,
-        required: int = 1,
-    ) -> records.DecisionOutcome:
-        """Approve or cancel atomically. Authorization is the caller's job (bot/approvals)."""
-        if decision not in ("approve", "cancel"):
-            raise ValueError(f"unknown decision {decision!r}")
-        required = max(required, 1)
-        with self._tx() as conn:
-            if decision == "cancel":
-                if approvals.decide_single(
-                    conn, approval_id, to_state="cancelled", actor=actor, now=now
-                ):
-                    return self._outcome(conn, approval_id, records.DecisionStatus.CANCELLED, 1)
-                return self._refusal(conn, approval_id, now, required)
-            if required == 1:
-                if approvals.decide_single(
-                    conn, approval_id, to_state="approved", actor=actor, now=now
-                ):
-                    approvals.add_vote(conn, approval_id, actor, now)
-                    return self._outcome(conn, approval_id, records.DecisionStatus.APPROVED, 1)
-                return self._refusal(conn, approval_id, now, required)
-            if not approvals.lock_pending(conn, approval_id, now):
-                return self._refusal(conn, approval_id, now, required)
-            if not approvals.add_vote(conn, approval_id, actor, now):
-                status = records.DecisionStatus.ALREADY_VOTED
-                return self._outcome(conn, approval_id, status, required)
-            votes = approvals.count_votes(conn, approval_id)
-            if votes < required:
-                return self._outcome(conn, approval_id, records.DecisionStatus.RECORDED, required)
-            flipped = approvals.decide_single(
-                conn, approval_id, to_state="approved", actor=actor, now=now
-            )
-            # The row lock makes a lost race here impossible; report it honestly if it happens.
-            status = (
-                records.DecisionStatus.APPROVED if flipped else records.DecisionStatus.NOT_PENDING
-            )
-            return self._outcome(conn, approval_id, status, required)
-
-    def claim_execution(self, approval_id: str, *, now: dt.datetime | None = None) -> bool:
-        """approved → executing, at most once across clicks, threads and replicas."""
-        with self._tx() as conn:
-            return approvals.claim(conn, approval_id, now or self._clock.now())
-
-    def expire_due(self, now: dt.datetime) -> list[records.ApprovalRecord]:
-        """Pending requests past expiry become "expired"; returns those THIS call expired."""
-        expired: list[records.ApprovalRecord] = []
-        with self._tx() as conn:
-            for approval_id in approvals.due(conn, now):
-                if approvals.expire_one(conn, approval_id, now):
-                    record = approvals.get(conn, approval_id)
-                    if record is not None:
-                        expired.append(record)
-        return expired
-
-    @staticmethod
-    def _outcome(
-        conn: sa.Connection, approval_id: str, status: records.DecisionStatus, required: int
-    ) -> records.DecisionOutcome:
-        record = approvals.get(conn, approval_id)
-        votes = len(record.approvers) if record else 0
-        return records.DecisionOutcome(status, record, votes=votes, required=required)
-
-    @staticmethod
-    def _refusal(
-        conn: sa.Connection, approval_id: str, now: dt.datetime, required: int
-    ) -> records.DecisionOutcome:
-        record = approvals.get(conn, approval_id)
-        if record is None:
-            status = records.DecisionStatus.NOT_FOUND
-        elif record.state == "pending":
-            # The only way a pending request refuses a decision is being past its expiry.
-            status = records.DecisionStatus.EXPIRED
-        else:
-            status = records.DecisionStatus.NOT_PENDING
-        votes = len(record.approvers) if record else 0
-        return records.DecisionOutcome(status, record, votes=votes, required=required)
 
 
 def _run(row: sa.RowMapping) -> records.RunRecord:

@@ -86,7 +86,11 @@ def test_restart_through_cut_connections_reports_exactly_what_was_restarted(
     outcomes = {t["name"]: t["outcome"] for t in report["targets"]}
     assert set(outcomes) == set(NAMES), "no target lost from the report"
     reported = {name for name, outcome in outcomes.items() if outcome in DONE}
-    assert reported == annotated(kube_admin, kube_namespace), (code, report)
+    # A patch whose answer was lost and that could not be re-read either is reported as
+    # "may have landed": unknown, and said so — never a restart silently called a failure.
+    maybe = {t["name"] for t in report["targets"] if "may have landed" in t["detail"]}
+    found = annotated(kube_admin, kube_namespace)
+    assert reported <= found <= reported | maybe, (code, report)
     for target in report["targets"]:
         if target["outcome"] not in DONE:
             assert target["outcome"] == "failed" and target["detail"], target

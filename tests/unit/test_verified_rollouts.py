@@ -205,3 +205,12 @@ def test_a_pinned_workload_still_belongs_to_its_tags_next_rollout(
     assert again.exit_code == 0 and {o.verified for o in again.outcomes} == {Verified.UPDATED}
     web = workloads.WorkloadRef(Kind.DEPLOYMENT, "demo", "web")
     assert defaults.workload(web).containers[0].image == f"{API}@{second}"
+
+
+def test_a_patch_whose_answer_was_lost_is_confirmed_by_a_re_read() -> None:
+    cluster = memory.MemoryCluster()
+    ref = cluster.add(Kind.DEPLOYMENT, "demo", "web", API, pull_policy="Always")
+    cluster.lose_patch_answers = 1
+    result = restart.run(make_engine(cluster), restart.Request((ref,)))
+    assert (result.exit_code, result.outcomes[0].outcome) == (0, Outcome.RESTARTED)
+    assert cluster.workload(ref).restarted_at is not None
