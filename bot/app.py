@@ -75,14 +75,18 @@ class Bot:
     ready: health.Readiness
     sweeper: sweeper_mod.Sweeper
     owner: str  # this replica's id (BotConfig.instance_id)
+    watch: interrupted.Watch | None = None  # heartbeats and the stale-run sweep
 
     def close(self) -> None:
         self.sweeper.stop()
+        if self.watch is not None:
+            self.watch.stop()
         self.services.runner.shutdown(wait=False)
         # Runs still going are abandoned by this process: say so now, as the next start may
         # be a new pod with another POD_NAME that would never mark them.
         try:
-            interrupted.mark(self.services.slack, self.services.store, self.owner)
+            marked = interrupted.mark(self.services.slack, self.services.store, self.owner)
+            self.services.metrics.runs_interrupted("shutdown", marked)
         except Exception as exc:
             log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
         self.services.store.close()
@@ -110,6 +114,7 @@ def build(
     slack = delivery.Slack(client, counters)
     runner = jobs.JobRunner(config.job_workers, config.job_queue)
     counters.queue_depth = lambda: runner.depth
+    runner.rejected = counters.job_rejected
 
     cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
     environ: Mapping[str, str] = (
@@ -123,7 +128,11 @@ def build(
         metrics=counters,
         store=store,
         pipeline=run.Pipeline(
-            trail.Trail(store, owner=config.instance_id), slack, clock, progress_interval
+            trail.Trail(store, owner=config.instance_id),
+            slack,
+            clock,
+            progress_interval,
+            metrics=counters,
         ),
         environ=environ,
         clock=clock,
@@ -141,7 +150,7 @@ def build(
             # 10 ms per ack, and queueing behind those 5 threads in a burst.
             process_before_response=True,
         )
-        interrupted.mark(slack, store, config.instance_id)
+        counters.runs_interrupted("restart", interrupted.mark(slack, store, config.instance_id))
     except BaseException:
         store.close()
         raise
@@ -164,5 +173,14 @@ def build(
             respond(text=busy.text, response_type="ephemeral", replace_original=False)
 
     sweep = sweeper_mod.Sweeper(services, config.approval_sweep_seconds).start()
-    ready = health.Readiness(slack, cluster, clock)
-    return Bot(app, services, ready, sweep, config.instance_id)
+    ready = health.Readiness(slack, cluster, clock, draining=lambda: runner.draining)
+    watch = interrupted.Watch(
+        slack,
+        store,
+        clock,
+        owner=config.instance_id,
+        interval=config.heartbeat_seconds,
+        stale_after=config.stale_run_seconds,
+        counted=lambda n: counters.runs_interrupted("stale", n),
+    ).start()
+    return Bot(app, services, ready, sweep, config.instance_id, watch)

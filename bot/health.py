@@ -1,8 +1,10 @@
-"""`GET /readyz`: ready only when Slack (auth.test) and the Kubernetes API answer."""
+"""`GET /readyz`: ready only when Slack (auth.test) and the Kubernetes API answer, and the
+replica is not stopping (a draining replica must leave the Service's endpoints at once)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from bot import memo
@@ -28,13 +30,18 @@ class Readiness:
         cluster: _Cluster,
         clock: clock_mod.Clock,
         ttl: float = CACHE_SECONDS,
+        *,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
+        self._draining = draining
         self._slack = slack
         self._cluster = cluster
         self._verdict: memo.Memo[str, tuple[bool, str]] = memo.Memo(clock, ttl)
 
     def check(self) -> tuple[bool, str]:
         """(ready, reason); the reason names what failed, never a credential."""
+        if self._draining():  # not cached: the switch must show on the very next probe
+            return False, "stopping: draining running jobs"
         return self._verdict.get("ready", self._probe)
 
     def _probe(self) -> tuple[bool, str]:

@@ -39,6 +39,7 @@ def on_click(
         now=services.clock.now(),
         respond=respond,
     )
+    services.metrics.approval(outcome.kind.value)
     if outcome.execute:
         _execute(services, outcome, _clicked_message(body))
     return outcome

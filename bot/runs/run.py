@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import commandline
+from bot import commandline, logs
+from bot import metrics as metrics_mod
 from bot.rendering import blocks, outcomes
 from bot.runs import delivery, progress
 from commands.engine.context import Engine
@@ -60,6 +61,7 @@ class Pipeline:
     slack: delivery.Slack
     clock: clock_mod.Clock
     progress_interval: float = 1.0
+    metrics: metrics_mod.Metrics | None = None  # step durations, Kubernetes errors
 
 
 def engine_job(
@@ -101,6 +103,8 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
         source=job.source,
         dry_run=job.dry_run,
     )
+    logs.bind_run(run_id=run_id, command=job.command, user=talk.user, channel=talk.channel)
+    log.info("run started: %s (%s)", job.command, job.source)
     live: progress.SlackProgress | None = None
     if job.live:
         live = progress.SlackProgress(
@@ -112,9 +116,14 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
         )
         live.begin(talk.update if talk.started else talk.start)
         _link(pipeline, run_id, talk)
+    report: events.Reporter = live or events.discard
+    if pipeline.metrics is not None:
+        report = pipeline.metrics.timed(report, pipeline.clock.monotonic)
     try:
-        outcome = job.work(live or events.discard)
+        outcome = job.work(report)
     except Exception as exc:
+        if pipeline.metrics is not None and isinstance(exc, errors.ClusterError):
+            pipeline.metrics.kube_error(type(exc).__name__)
         if live is None:
             line = blocks.command_line((job.command, *job.argv)).removeprefix("myctl ")
             trail.finish(run_id, errors.EXIT_FAILED, f"{line} failed: {exc}")
@@ -124,6 +133,8 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
         if live is not None:
             live.close()
     trail.finish(run_id, outcome.exit_code, outcome.summary, outcome.details)
+    logs.bind_outcome(outcome.exit_code)
+    log.info("run finished: exit %d", outcome.exit_code)
     if outcome.final is not None:
         talk.finish(outcome.final)
     return outcome.exit_code
