@@ -89,3 +89,4 @@ def configure(log_format: str, level: str = "INFO", *, secrets: Iterable[str] = 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # library warnings become log lines in the same format
