@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TextIO
 
 from commands.state import auditlog
 
@@ -77,9 +77,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, separators=(",", ":"), default=str)
 
 
-def configure(log_format: str, level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
-    """Replace the root logger's handlers with one on stderr in `log_format`."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(
+    log_format: str,
+    level: str = "INFO",
+    *,
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Replace the root logger's handlers with one on `stream` (stderr) in `log_format`."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_Redact(secrets))
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
