@@ -173,7 +173,9 @@ def build(
             respond(text=busy.text, response_type="ephemeral", replace_original=False)
 
     sweep = sweeper_mod.Sweeper(services, config.approval_sweep_seconds).start()
-    ready = health.Readiness(slack, cluster, clock, draining=lambda: runner.draining)
+    ready = health.Readiness(
+        slack, cluster, clock, draining=lambda: runner.draining, kube_error=counters.kube_error
+    )
     watch = interrupted.Watch(
         slack,
         store,

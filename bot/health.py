@@ -32,8 +32,10 @@ class Readiness:
         ttl: float = CACHE_SECONDS,
         *,
         draining: Callable[[], bool] = lambda: False,
+        kube_error: Callable[[str], None] = lambda _kind: None,
     ) -> None:
         self._draining = draining
+        self._kube_error = kube_error  # the Kubernetes API error metric, by kind
         self._slack = slack
         self._cluster = cluster
         self._verdict: memo.Memo[str, tuple[bool, str]] = memo.Memo(clock, ttl)
@@ -54,5 +56,6 @@ class Readiness:
             version = self._cluster.get().server_version()
         except Exception as exc:
             log.warning("readiness: Kubernetes API failed: %s", type(exc).__name__)
+            self._kube_error(type(exc).__name__)
             return False, "kubernetes: API server does not answer"
         return True, f"ok: slack, kubernetes {version}"

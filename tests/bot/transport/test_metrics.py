@@ -3,11 +3,18 @@ in-memory cluster (nothing here needs Kubernetes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import app as app_mod
+from bot import config as config_mod
 from bot import metrics
+from commands.kube import port
+from commands.values import errors
+from tests.bot.transport import bots
 from tests.bot.transport.bots import BotFactory, RunningBot, slash
 from tests.support.slack_emulator import SlackEmulator
 
@@ -88,3 +95,21 @@ def test_each_bot_has_its_own_registry() -> None:
     assert 'myctl_bot_kube_api_errors_total{kind="PermissionDenied"} 1' in text.splitlines()
     assert 'myctl_bot_hook_deliveries_total{result="busy",trigger="ghcr"} 1' in text.splitlines()
     assert 'outcome="cancelled"' not in second.render()
+
+
+def test_a_kubernetes_api_that_does_not_answer_is_counted_and_not_ready(
+    slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    def unreachable() -> port.Cluster:
+        raise errors.ClusterUnreachable("no API server answers at https://127.0.0.1:1")
+
+    config = config_mod.from_environ(bots.bot_environment(slack_emulator, None, tmp_path))
+    bot = app_mod.build(config, connect=unreachable)
+    try:
+        ready, reason = bot.ready.check()
+        text = bot.services.metrics.render()
+    finally:
+        bot.close()
+
+    assert not ready and reason == "kubernetes: API server does not answer"
+    assert 'myctl_bot_kube_api_errors_total{kind="ClusterUnreachable"} 1' in text.splitlines()
