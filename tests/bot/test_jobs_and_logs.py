@@ -3,6 +3,7 @@ formats: text by default, JSON lines with the run's context, never a credential.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import logging
@@ -69,7 +70,7 @@ def test_json_lines_carry_the_run_context_and_mask_credentials(stderr: io.String
     thread = threading.Thread(target=in_a_run)
     thread.start()
     thread.join(10)
-    log.info("outside any run")
+    contextvars.Context().run(log.info, "outside any run")  # as a fresh job's context is
 
     first, second, third = (json.loads(line) for line in stderr.getvalue().splitlines())
     assert first["message"] == "token [redacted] and [redacted]"
