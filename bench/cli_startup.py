@@ -1,7 +1,7 @@
 """`myctl --help` and `myctl version` wall time, and the import-time top offenders.
 Target (docs/benchmarks.md): ≤ 150 ms (import heavy libraries lazily).
 
-    /work/venv/bin/python -m bench.cli_startup [--runs 20]
+    .venv/bin/python -m bench.cli_startup [--runs 20]
 
 No cluster needed. Each run is a fresh process (subprocess), so the figure includes the
 interpreter's own start; `python -c pass` is printed as the floor nobody can go under.

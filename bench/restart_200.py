@@ -1,7 +1,7 @@
 """`myctl restart` of 200 Deployments vs one `kubectl rollout restart` per Deployment.
 Target (docs/benchmarks.md): ≥ 10× faster.
 
-    /work/venv/bin/python -m bench.restart_200 [--targets 200] [--runs 3]
+    .venv/bin/python -m bench.restart_200 [--targets 200] [--runs 3]
 
 kubectl comes from scripts/kubectl-build (built from Go modules, cached). If it cannot be built,
 the baseline falls back to one `myctl restart` process per Deployment, and the table says so.

@@ -2,7 +2,7 @@
 live list scan. Targets (docs/benchmarks.md): rebuild ≤ 10 s, ≤ 250 MB, fits the 1 MiB ConfigMap;
 select ≥ 20× faster than the scan.
 
-    /work/venv/bin/python -m bench.scale_10k [--workloads 10000] [--runs 15]
+    .venv/bin/python -m bench.scale_10k [--workloads 10000] [--runs 15]
 
 Setup: 10k Deployments (replicas 0, so no pods) over 50 namespaces and 500 images, created with
 parallel POSTs; kube-controller-manager is stopped so it does not create 10k ReplicaSets on the

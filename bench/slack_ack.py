@@ -2,7 +2,7 @@
 Targets (docs/benchmarks.md): ack p99 ≤ 100 ms with 50 concurrent commands while 10 long runs are in
 progress; Slack Web API calls per `orchestrate`, 1 → 100 targets: constant.
 
-    /work/venv/bin/python -m bench.slack_ack [--rounds 5] [--commands 50] [--long-runs 10]
+    .venv/bin/python -m bench.slack_ack [--rounds 5] [--commands 50] [--long-runs 10]
                                              [--sizes 1,10,50,100]
 
 Everything is local: the control plane (tests/support/controlplane.py) with the fake kubelet

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 from bot import app as app_mod
 from bot import config as config_mod
-from bot import logs, services
+from bot import logs
 from bot.transport import http, socket_mode
+from commands.values import config as values_config
 from commands.values import errors, settings
+from commands.values import triggers as trigger_values
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -93,7 +95,9 @@ def _start_schedules(
 def run(environ: Mapping[str, str]) -> int:
     try:
         config = config_mod.from_environ(environ)
-        loaded = services.load_settings(config.myctl_config)
+        loaded = values_config.load(config.myctl_config)
+        # Before anything connects: a trigger without its secret is exit 2 naming both.
+        trigger_values.secrets(loaded.triggers, environ)
         options = None
         if loaded.schedules:
             from bot.scheduling import triggers
@@ -104,7 +108,7 @@ def run(environ: Mapping[str, str]) -> int:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         return exc.exit_code
     try:
-        bot = app_mod.build(config, loaded=loaded)
+        bot = app_mod.build(config, loaded=loaded, hook_environ=environ)
     except Exception as exc:
         # bolt's BoltError names the auth.test error (invalid_auth …), never the token itself;
         # a StateError shows the database URL without its password.
@@ -122,7 +126,7 @@ def run(environ: Mapping[str, str]) -> int:
         if config.socket_mode:
             # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
             server = http.HttpServer(bot, config.port, health_only=True).start()
-            log.info("health endpoints on port %d", server.port)
+            log.info("health endpoints on port %d", server.port)  # and registry hooks
             log.info("starting in Socket Mode via %s", config.api_url)
             socket = socket_mode.handler(bot, config)
             socket.connect()  # type: ignore[no-untyped-call]

@@ -16,10 +16,10 @@ from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import access, health, jobs, metrics
+from bot import access, health, hookruns, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
-from bot.approvals import clicks
+from bot.approvals import canary, clicks, offer
 from bot.approvals import sweeper as sweeper_mod
 from bot.conversation import slash
 from bot.rendering import approvals as approval_texts
@@ -29,7 +29,9 @@ from commands.kube import port
 from commands.state import store as store_mod
 from commands.state import trail
 from commands.values import clock as clock_mod
+from commands.values import config as values_config
 from commands.values import settings
+from commands.values import triggers as trigger_values
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +77,16 @@ class Bot:
     ready: health.Readiness
     sweeper: sweeper_mod.Sweeper
     owner: str  # this replica's id (BotConfig.instance_id)
+    hooks: hookruns.HookRuns | None = None  # registry triggers (`POST /hooks/NAME`), if any
     watch: interrupted.Watch | None = None  # heartbeats and the stale-run sweep
 
     def close(self) -> None:
         self.sweeper.stop()
         if self.watch is not None:
             self.watch.stop()
+        if self.hooks is not None:
+            self.hooks.stop()
+        canary.stop_waiting()  # a run paused after its canary stops now, not at its expiry
         self.services.runner.shutdown(wait=False)
         # Runs still going are abandoned by this process: say so now, as the next start may
         # be a new pod with another POD_NAME that would never mark them.
@@ -99,15 +105,19 @@ def build(
     clock: clock_mod.Clock | None = None,
     progress_interval: float = 1.0,
     loaded: settings.Settings | None = None,
+    hook_environ: Mapping[str, str] | None = None,
 ) -> Bot:
     """`connect` replaces the kubeconfig connection (tests and benchmarks pass an in-memory
     cluster); `loaded` is the configuration file already read (by `__main__`), else it is read
-    here. The state store is opened (schema created or migrated), and this replica's runs left
+    here. `hook_environ` holds the triggers' secrets (`secret_env`; `__main__` passes the
+    process environment); a trigger whose variable is unset or empty is a ConfigError. The state
+    store is opened (schema created or migrated), and this replica's runs left
     unfinished by a previous process are marked interrupted, before any request is taken.
     """
     clock = clock or clock_mod.SystemClock()
     if loaded is None:
-        loaded = services_mod.load_settings(config.myctl_config)
+        loaded = values_config.load(config.myctl_config)
+    secrets = trigger_values.secrets(loaded.triggers, hook_environ or {})
     store = store_mod.StateStore(config.state_url or loaded.state.url)
     client = web_client(config)
     counters = metrics.Metrics()
@@ -132,6 +142,11 @@ def build(
             slack,
             clock,
             progress_interval,
+            finishing=offer.RollbackOffer(
+                store,
+                lambda: values_config.load(config.myctl_config).slack.approvals,
+                clock,
+            ),
             metrics=counters,
         ),
         environ=environ,
@@ -176,6 +191,7 @@ def build(
     ready = health.Readiness(
         slack, cluster, clock, draining=lambda: runner.draining, kube_error=counters.kube_error
     )
+    hooks = hookruns.build(services, loaded.triggers, secrets) if loaded.triggers else None
     watch = interrupted.Watch(
         slack,
         store,
@@ -185,4 +201,4 @@ def build(
         stale_after=config.stale_run_seconds,
         counted=lambda n: counters.runs_interrupted("stale", n),
     ).start()
-    return Bot(app, services, ready, sweep, config.instance_id, watch)
+    return Bot(app, services, ready, sweep, config.instance_id, hooks, watch)

@@ -1,4 +1,4 @@
-"""The one seam between bot/ and the command line the CLI defines: parser, invocation, dispatch.
+"""The one seam between bot/ and the command line: the CLI's parser, invocation, dispatch.
 
 `/myctl` is parsed by the CLI's own parser and run by its dispatcher, so Slack and the terminal
 cannot drift apart. Every bot module reaches them through this module only, so moving them
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-from commands.cli import dispatch, invocation, parser
+from commands.cli import parser
 from commands.engine import rebuild
 from commands.engine.context import Engine
+from commands.invoke import dispatch, invocation
+from commands.state import rollbacks
 from commands.values import settings
 
 Invocation = invocation.Invocation
@@ -44,8 +46,12 @@ def _approved(_plan: rebuild.Plan) -> bool:
     return True
 
 
-def execute(inv: Invocation, engine: Callable[[], Engine]) -> Result:
-    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster)."""
-    if inv.command == "version":
-        return dispatch.version()
-    return dispatch.execute(inv, engine(), _approved)
+def execute(
+    inv: Invocation,
+    engine: Callable[[], Engine],
+    *,
+    history: rollbacks.RunHistory | None = None,
+) -> Result:
+    """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster).
+    `history` is the audit trail `rollback` reads (the bot's state store)."""
+    return dispatch.execute(inv, engine, _approved, history=history)

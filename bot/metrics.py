@@ -13,7 +13,9 @@ bots in one process, and each `/metrics` must show that bot's numbers only.
     myctl_bot_job_rejections_total{reason}           jobs refused: `full` or `draining`
     myctl_bot_reports_posted_total{schedule}         scheduled or on-demand reports posted
     myctl_bot_runs_interrupted_total{reason}  runs marked interrupted
-    myctl_bot_hook_*                                 registry hooks (bot/hooks/metrics.py)
+    myctl_bot_hook_*                                 registry hooks: bot/hooks/metrics.py, in a
+                                                     registry of the bot's hook runs, appended
+                                                     to /metrics by bot/transport/http.py
 
 Label values are command, step and schedule names, fixed words and error codes: never a
 request's free text, so the number of series stays bounded and no secret can appear.
@@ -28,7 +30,6 @@ from collections.abc import Callable
 import prometheus_client as prom
 from prometheus_client import registry as prom_registry
 
-from bot.hooks import metrics as hook_metrics
 from commands.values import events
 
 # `_created` series double every counter's output and nobody graphs them; process-wide switch.
@@ -114,7 +115,6 @@ class Metrics:
             ["reason"],
             registry=r,
         )
-        self.hooks = hook_metrics.HookMetrics(r)
         # Set by the app to the job runner's gauge.
         self.queue_depth: Callable[[], int] = lambda: 0
 

@@ -47,7 +47,7 @@ class Services:
 
     def base_settings(self) -> settings.Settings:
         """The configuration file alone (approvals, schedules), without a run's flags."""
-        return load_settings(self.environ.get("MYCTL_CONFIG"))
+        return config.load(self.environ.get("MYCTL_CONFIG"))
 
     def delivery(
         self, *, channel: str, user: str, response_url: str | None
@@ -56,8 +56,3 @@ class Services:
 
     def run(self, job: run_mod.Job, talk: delivery_mod.Delivery) -> int:
         return run_mod.run(self.pipeline, job, talk)
-
-
-def load_settings(path: str | None) -> settings.Settings:
-    """The configuration file, or the defaults when there is none."""
-    return config.load_file(path) if path else settings.Settings()

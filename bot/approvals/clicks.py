@@ -14,9 +14,10 @@ from typing import Any
 
 from bot import commandline
 from bot import services as services_mod
-from bot.approvals import decision
-from bot.rendering import outcomes
+from bot.approvals import canary, decision
+from bot.rendering import blocks, outcomes, waves
 from bot.runs import run
+from commands.state import records
 from commands.values import errors
 
 
@@ -40,8 +41,13 @@ def on_click(
         respond=respond,
     )
     services.metrics.approval(outcome.kind.value)
-    if outcome.execute:
-        _execute(services, outcome, _clicked_message(body))
+    if outcome.execute and outcome.approval is not None:
+        if waves.is_canary(outcome.approval):
+            pass  # the paused run reads the decision from the store and goes on (canary.py)
+        elif waves.is_rollback(outcome.approval):
+            _roll_back(services, outcome.approval, actor)
+        else:
+            _execute(services, outcome, _clicked_message(body))
     return outcome
 
 
@@ -77,7 +83,40 @@ def _execute(
         talk.finish(outcomes.final_error(list(approval.argv), approval.requester, exc))
         services.metrics.command_finished(approval.command, exc.exit_code)
         return
+    # A registry trigger's request (bot/hookruns.py) stays a hook run in the trail once approved.
+    source = "hook" if approval.requester.startswith(blocks.TRIGGER_USER_PREFIX) else "slack"
     job = run.engine_job(
-        inv, config, user=approval.requester, cluster=services.cluster.get, clock=services.clock
+        inv,
+        config,
+        user=approval.requester,
+        cluster=services.cluster.get,
+        clock=services.clock,
+        source=source,
+        history=services.store,
+        canary=canary.pause_for(services, inv, config, talk),
+    )
+    services.metrics.command_finished(inv.command, services.run(job, talk))
+
+
+def _roll_back(
+    services: services_mod.Services, approval: records.ApprovalRecord, actor: str
+) -> None:
+    """A Roll back button approved: `rollback --run RUN_ID` as the approver who pressed it, in
+    a message of its own (the run's message keeps its outcome, the button now says who)."""
+    talk = services.delivery(channel=approval.channel, user=actor, response_url=None)
+    try:
+        inv = commandline.parse(approval.argv)
+        config = commandline.settings_for(inv, services.environ)
+    except errors.MyctlError as exc:
+        talk.start(outcomes.final_error(list(approval.argv), actor, exc))
+        services.metrics.command_finished("rollback", exc.exit_code)
+        return
+    job = run.engine_job(
+        inv,
+        config,
+        user=actor,
+        cluster=services.cluster.get,
+        clock=services.clock,
+        history=services.store,
     )
     services.metrics.command_finished(inv.command, services.run(job, talk))

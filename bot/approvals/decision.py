@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.rendering import approvals as texts
+from bot.rendering import waves
 from bot.runs import delivery
 from commands.state import records
 from commands.state import store as store_mod
@@ -87,8 +88,9 @@ def handle_action(
         expire(slack, store, now)
         return _refuse(store, respond, action_id, approval_id, actor, approval, "expired")
     approver = may_approve(approval_settings, actor, actor_groups)
+    kind = texts.kind(approval)
 
-    if action_id == texts.ACTION_CANCEL:
+    if action_id == texts.CANCEL_ACTIONS.get(kind):
         if not (approver or actor == approval.requester):
             reason = "not_allowed_to_cancel"
             return _refuse(store, respond, action_id, approval_id, actor, approval, reason)
@@ -100,7 +102,7 @@ def handle_action(
         _update(slack, final, texts.cancelled_status(actor))
         return ActionOutcome(OutcomeKind.CANCELLED, final, final.message_channel, final.message_ts)
 
-    if action_id != texts.ACTION_APPROVE:
+    if action_id != texts.APPROVE_ACTIONS[kind]:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "unknown_action")
     if not approver:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "not_approver")
@@ -127,7 +129,10 @@ def handle_action(
         # Cannot happen while only the decider claims; never run twice if it somehow does.
         log.warning("approval %s approved but already claimed", approval_id)
         return ActionOutcome(OutcomeKind.REFUSED, current, reason="executing")
-    _update(slack, current, texts.approved_status(actor))
+    approved = (
+        waves.rollback_approved(actor) if kind == "rollback" else texts.approved_status(actor)
+    )
+    _update(slack, current, approved)
     return ActionOutcome(OutcomeKind.EXECUTE, current, current.message_channel, current.message_ts)
 
 
@@ -213,6 +218,8 @@ def _audit(
 
 
 def _update(slack: delivery.Slack, approval: records.ApprovalRecord, status: str) -> None:
+    if waves.is_canary(approval):
+        return  # the paused run owns its message and shows the decision (bot/approvals/canary.py)
     # The decision is already stored; a message that cannot be updated must not undo it.
     slack.update_quietly(
         approval.message_channel, approval.message_ts, texts.decided(approval, status)
@@ -222,6 +229,8 @@ def _update(slack: delivery.Slack, approval: records.ApprovalRecord, status: str
 def _update_pending(
     slack: delivery.Slack, approval: records.ApprovalRecord, approvals: settings.ApprovalSettings
 ) -> None:
+    if waves.is_canary(approval):
+        return  # as in _update: the votes so far show once the run goes on
     slack.update_quietly(
         approval.message_channel, approval.message_ts, texts.request(approval, approvals)
     )

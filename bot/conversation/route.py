@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import access, commandline
 from bot import services as services_mod
-from bot.approvals import request
+from bot.approvals import canary, request
 from bot.conversation import botcommands
 from bot.rendering import outcomes
 from bot.runs import delivery, run
@@ -57,7 +57,13 @@ def _run(
     talk: delivery.Delivery,
 ) -> int:
     job = run.engine_job(
-        inv, config, user=talk.user, cluster=services.cluster.get, clock=services.clock
+        inv,
+        config,
+        user=talk.user,
+        cluster=services.cluster.get,
+        clock=services.clock,
+        history=services.store,
+        canary=canary.pause_for(services, inv, config, talk),
     )
     return services.run(job, talk)
 

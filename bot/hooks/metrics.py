@@ -3,14 +3,15 @@
     myctl_bot_hook_deliveries_total{trigger, result}   every delivery, whatever its outcome
     myctl_bot_hook_runs_total{trigger, exit_code}      every run a trigger started, when it ends
 
-On `prometheus-client`, in the bot's own `CollectorRegistry` (bot/metrics.py passes it; alone,
-a `HookMetrics()` has a registry of its own). Label values are trigger names (from the
+On `prometheus-client`, in a `CollectorRegistry` of their own per bot (`HookMetrics()`, built by
+bot/hookruns.py), or in one passed in. Label values are trigger names (from the
 configuration) and fixed words: never anything taken from a request, so a caller cannot grow
 the series without bound, and no secret can appear.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import prometheus_client as prom
@@ -20,6 +21,7 @@ DELIVERIES = "myctl_bot_hook_deliveries_total"
 RUNS = "myctl_bot_hook_runs_total"
 # Every value of `result`, in the order docs/triggers.md lists them. `busy` is a 503 (the job
 # runner is full or draining, or the state store is unavailable): the registry retries later.
+_WHOLE = re.compile(r"^(\S+?(?:\{.*\})?) (-?\d+)\.0$")
 RESULTS = ("accepted", "ignored", "duplicate", "unauthorized", "rate_limited", "invalid", "busy")
 
 
@@ -68,6 +70,6 @@ class HookMetrics:
 
     def render(self) -> list[str]:
         """Prometheus text exposition lines of the hook families alone."""
-        from bot import metrics  # the one exposition helper; lazy: bot.metrics imports this
-
-        return metrics.exposition(_Only(self._deliveries, self._runs))
+        text = prom.generate_latest(_Only(self._deliveries, self._runs)).decode("utf-8")
+        # Whole counts without `.0`, as bot/metrics.py shows them (every line here is a count).
+        return [_WHOLE.sub(r"\1 \2", line) for line in text.splitlines()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.rendering import blocks
+from bot.rendering import blocks, waves
 from bot.rendering.blocks import Block, Rendered
 from commands.state import records
 from commands.values import durations, results, settings
@@ -17,8 +17,29 @@ from commands.values import durations, results, settings
 ACTION_APPROVE = "myctl_approve"
 ACTION_CANCEL = "myctl_cancel"
 ACTIONS_BLOCK_ID = "myctl_approval_actions"
-# What the app listens to: exactly the two buttons above.
-ACTION_PATTERN = re.compile(f"^({re.escape(ACTION_APPROVE)}|{re.escape(ACTION_CANCEL)})$")
+# Per kind of request (bot/rendering/waves.py), the button that approves it and the one that
+# cancels it: a click on any other action of a request is refused.
+APPROVE_ACTIONS = {
+    "": ACTION_APPROVE,
+    "canary": waves.ACTION_CONTINUE,
+    "rollback": waves.ACTION_ROLLBACK,
+}
+CANCEL_ACTIONS = {"": ACTION_CANCEL, "canary": waves.ACTION_STOP}
+# What the app listens to: exactly the buttons above.
+ACTION_PATTERN = re.compile(
+    "^("
+    + "|".join(map(re.escape, sorted({*APPROVE_ACTIONS.values(), *CANCEL_ACTIONS.values()})))
+    + ")$"
+)
+
+
+def kind(approval: records.ApprovalRecord) -> str:
+    """ "canary" (a paused canary), "rollback" (a Roll back button) or "" (a command's request)."""
+    if waves.is_canary(approval):
+        return "canary"
+    if waves.is_rollback(approval):
+        return "rollback"
+    return ""
 
 
 # --------------------------------------------------------------------------- the plan
@@ -79,7 +100,7 @@ def _head(approval: records.ApprovalRecord) -> list[Block]:
     command = blocks.fit(blocks.escape(command_text(approval)), 2000)
     return [
         blocks.header(f"Approval needed: {approval.command}"),
-        blocks.section(f"<@{approval.requester}> asked to run `{command}`"),
+        blocks.section(f"{blocks.who(approval.requester)} asked to run `{command}`"),
         blocks.section(blocks.escape(approval.plan_text)),
     ]
 
@@ -87,7 +108,7 @@ def _head(approval: records.ApprovalRecord) -> list[Block]:
 def request_text(approval: records.ApprovalRecord) -> str:
     """Notification fallback text of the request message."""
     return (
-        f"Approval needed: <@{approval.requester}> asked to run "
+        f"Approval needed: {blocks.who(approval.requester)} asked to run "
         f"`{blocks.escape(command_text(approval))}` (expires {blocks.date(approval.expires_at)})"
     )
 
@@ -99,7 +120,7 @@ def _plain(text: str, limit: int) -> Block:
 def buttons(approval: records.ApprovalRecord) -> Block:
     confirm_text = (
         f"This runs `{blocks.escape(command_text(approval))}` now, "
-        f"as requested by <@{approval.requester}>."
+        f"as requested by {blocks.who(approval.requester)}."
     )
     return {
         "type": "actions",
@@ -135,6 +156,11 @@ def buttons(approval: records.ApprovalRecord) -> Block:
 def request(approval: records.ApprovalRecord, approvals: settings.ApprovalSettings) -> Rendered:
     """The pending request: plan, who may approve, when it expires, the two buttons."""
     need = max(approvals.required, 1)
+    if waves.is_rollback(approval):
+        done = ", ".join(f"<@{a}>" for a in approval.approvers)
+        count = f"{len(approval.approvers)} of {need}"
+        votes = f":ballot_box_with_check: Roll back approved so far by {done} ({count})."
+        return waves.rollback_pending(approval, votes)
     so_far = ""
     if approval.approvers:
         done = ", ".join(f"<@{a}>" for a in approval.approvers)
@@ -150,6 +176,8 @@ def request(approval: records.ApprovalRecord, approvals: settings.ApprovalSettin
 
 def decided(approval: records.ApprovalRecord, status: str) -> Rendered:
     """The request after a decision: the same plan, a status line, and no buttons."""
+    if waves.is_rollback(approval):
+        return waves.rollback_decided(approval, status)
     text = f"{status} `{blocks.escape(command_text(approval))}`"
     return Rendered(text, [*_head(approval), blocks.context(status)])
 
@@ -164,6 +192,8 @@ def cancelled_status(actor: str) -> str:
 
 
 def expired_status(approval: records.ApprovalRecord) -> str:
+    if waves.is_rollback(approval):
+        return waves.rollback_expired(approval)
     return (
         f":hourglass: Expired {blocks.date(approval.expires_at)} without approval. Nothing was run."
     )

@@ -55,6 +55,18 @@ def emoji(exit_code: int) -> str:
     return OUTCOME_EMOJI.get(exit_code, OUTCOME_EMOJI[errors.EXIT_FAILED])
 
 
+# A run a registry trigger started has no Slack user behind it: its "user" is this prefix and
+# the trigger's name (bot/hookruns.py), shown as the trigger, not as a broken mention.
+TRIGGER_USER_PREFIX = "trigger:"
+
+
+def who(user: str) -> str:
+    """Who asked: `<@U123>`, or `trigger `NAME`` for a run a registry push started."""
+    if user.startswith(TRIGGER_USER_PREFIX):
+        return f"trigger `{escape(user.removeprefix(TRIGGER_USER_PREFIX))}`"
+    return f"<@{user}>"
+
+
 def command_line(argv: Sequence[str], command: str = "") -> str:
     """`myctl ARGV…` as typed (or `myctl COMMAND` when the argv was not kept)."""
     words = list(argv) or ([command] if command else [])

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import commandline
-from bot.rendering import blocks
+from bot.rendering import blocks, waves
 from bot.rendering.blocks import Rendered
 from commands.values import errors, events, results
 
@@ -24,7 +24,7 @@ _GROUP_TITLES = {
     events.Outcome.FAILED: "Failed",
     events.Outcome.UNCHANGED: "Restarted, still the old image",
     events.Outcome.STALE_PULL: "Not restarted: cannot pull a new image",
-    events.Outcome.NOT_STARTED: "Not started (the canary did not pass)",
+    events.Outcome.NOT_STARTED: "Not started (after the canary)",
     events.Outcome.RESTARTED: "Restarted",
     events.Outcome.WOULD_RESTART: "Would restart (dry run)",
     events.Outcome.UP_TO_DATE: "Already up to date",
@@ -86,7 +86,9 @@ INTERRUPTED_TEXT = f"{blocks.INTERRUPTED_EMOJI} interrupted: the bot restarted d
 
 def interrupted(argv: Sequence[str], user: str) -> Rendered:
     """A run's message after the bot died mid-run: its outcome is unknown, so say that."""
-    line = f"<@{user}> ran `{blocks.command_line(argv)}` · outcome unknown; check the cluster"
+    line = (
+        f"{blocks.who(user)} ran `{blocks.command_line(argv)}` · outcome unknown; check the cluster"
+    )
     return Rendered(
         text=INTERRUPTED_TEXT, blocks=[blocks.section(INTERRUPTED_TEXT), blocks.context(line)]
     )
@@ -110,16 +112,25 @@ class Progress:
     counts: tuple[tuple[events.Outcome, int], ...] = ()
     notes: tuple[str, ...] = ()
     finished_steps: tuple[str, ...] = ()
+    wave: str = ""  # --canary: "wave 1/2: canary (1)", then "wave 2/2: the rest (4)"
+    pause: waves.Pause | None = None  # paused after a good canary: Continue / Stop
+
+
+def outcome_label(outcome: events.Outcome) -> str:
+    """`not started`, `up to date`: an outcome as a reader says it."""
+    return outcome.value.replace("-", " ")
 
 
 def progress(state: Progress) -> Rendered:
-    head = f"{blocks.RUNNING_EMOJI} <@{state.user}> is running `{blocks.command_line(state.argv)}`"
+    running = f"is running `{blocks.command_line(state.argv)}`"
+    head = f"{blocks.RUNNING_EMOJI} {blocks.who(state.user)} {running}"
     done = sum(n for _, n in state.counts)
     line = ""
     if state.step:
         of = f"/{state.total}" if state.total is not None else ""
-        counts = ", ".join(f"{n} {o.value}" for o, n in state.counts if n)
-        line = f"*{state.step}*: {done}{of}" + (f" ({counts})" if counts else "")
+        counts = ", ".join(f"{n} {outcome_label(o)}" for o, n in state.counts if n)
+        wave = f" · {state.wave}" if state.wave else ""
+        line = f"*{state.step}*{wave}: {done}{of}" + (f" ({counts})" if counts else "")
     shown = [blocks.section(head)]
     if line:
         shown.append(blocks.section(line))
@@ -127,6 +138,8 @@ def progress(state: Progress) -> Rendered:
         shown.append(blocks.context("done: " + " · ".join(state.finished_steps)))
     for note in state.notes[-MAX_PROGRESS_NOTES:]:
         shown.append(blocks.context(f":warning: {note}"))
+    if state.pause is not None:
+        shown.extend(waves.pause_blocks(state.pause))
     return Rendered(text=f"{head}: {line}" if line else head, blocks=shown)
 
 
@@ -179,9 +192,13 @@ def _outcome_line(item: results.TargetOutcome) -> str:
     return f"{item.target}{digests}"
 
 
-def final(argv: Sequence[str], user: str, result: commandline.Result) -> Rendered:
-    """The last update of a run: outcome emoji first, then a one-line summary, then details."""
-    return _final(argv, user, result.exit_code, result.summary(), _outcome_groups(result))
+def final(
+    argv: Sequence[str], user: str, result: commandline.Result, notes: Sequence[str] = ()
+) -> Rendered:
+    """The last update of a run: outcome emoji first, then a one-line summary, then details.
+    `notes` are context lines under the summary (the run a rollback undoes, a canary's
+    Continue / Stop)."""
+    return _final(argv, user, result.exit_code, result.summary(), _outcome_groups(result), notes)
 
 
 def final_error(argv: Sequence[str], user: str, exc: errors.MyctlError) -> Rendered:
@@ -199,11 +216,12 @@ def _final(
     exit_code: int,
     summary: str,
     groups: list[tuple[str, list[str]]],
+    notes: Sequence[str] = (),
 ) -> Rendered:
     first_line = summary.strip().splitlines()[0] if summary.strip() else "done"
     head = f"{blocks.emoji(exit_code)} {first_line}"
-    ran = f"<@{user}> ran `{blocks.command_line(argv)}` · exit {exit_code}"
-    shown = [blocks.section(head), blocks.context(ran)]
+    ran = f"{blocks.who(user)} ran `{blocks.command_line(argv)}` · exit {exit_code}"
+    shown = [blocks.section(head), blocks.context(ran), *map(blocks.context, notes)]
     truncated = False
     for title, items in groups:
         inline = items[:MAX_INLINE_LINES]

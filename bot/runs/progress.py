@@ -15,13 +15,16 @@ from collections.abc import Callable, Sequence
 
 from slack_sdk.errors import SlackApiError
 
-from bot.rendering import outcomes
+from bot.rendering import outcomes, waves
 from bot.rendering.blocks import Rendered
 from bot.runs import throttle
 from commands.values import clock as clock_mod
 from commands.values import events
 
 log = logging.getLogger(__name__)
+
+# The engine's notes that name the wave being run (commands/engine/restart.py, --canary).
+WAVE_PREFIX = "wave "
 
 
 class SlackProgress:
@@ -71,6 +74,11 @@ class SlackProgress:
                     ),
                 )
             elif isinstance(event, events.Note):
+                if event.message.startswith(WAVE_PREFIX):
+                    # "wave 1/2: canary (1)", "wave 2/2 not started (4): …" (restart.py)
+                    head, _, tail = event.message.partition(": ")
+                    wave = head if "not started" in head else f"{head} {tail}".strip()
+                    state = dataclasses.replace(state, wave=wave)
                 if event.warning:
                     state = dataclasses.replace(state, notes=(*state.notes, event.message))
             else:
@@ -78,6 +86,12 @@ class SlackProgress:
                     state, finished_steps=(*state.finished_steps, f"{event.step}: {event.summary}")
                 )
             self._state = state
+        self._throttle.offer(state)
+
+    def pause(self, shown: waves.Pause | None) -> None:
+        """Show (or, with None, remove) the Continue / Stop buttons of a paused canary."""
+        with self._lock:
+            self._state = state = dataclasses.replace(self._state, pause=shown)
         self._throttle.offer(state)
 
     def _deliver(self, state: outcomes.Progress) -> None:

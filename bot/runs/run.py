@@ -12,17 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot import commandline, logs
 from bot import metrics as metrics_mod
-from bot.rendering import blocks, outcomes
+from bot.rendering import blocks, outcomes, waves
 from bot.runs import delivery, progress
+from commands.engine import context
 from commands.engine.context import Engine
 from commands.kube import port
+from commands.state import rollbacks
 from commands.state import trail as trail_mod
 from commands.values import clock as clock_mod
-from commands.values import errors, events, settings
+from commands.values import errors, events, results, settings
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,23 @@ class Job:
     live: bool = True
 
 
+class CanaryPause(Protocol):
+    """Slack's Continue / Stop after a good canary (bot/approvals/canary.py)."""
+
+    def gate(self, report: events.Reporter) -> context.CanaryGate:
+        """The engine's gate, showing its buttons through the run's progress `report`."""
+        ...
+
+    def notes(self) -> tuple[str, ...]:
+        """What was decided, for the final message (nothing when it was never asked)."""
+        ...
+
+
+# Called with the finished run's id, its message and its final rendering; returns the final
+# rendering to show (bot/approvals/offer.py adds the Roll back button).
+Finishing = Callable[[str, delivery.Delivery, blocks.Rendered], blocks.Rendered]
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """What every run needs, built once by the app."""
@@ -61,6 +80,7 @@ class Pipeline:
     slack: delivery.Slack
     clock: clock_mod.Clock
     progress_interval: float = 1.0
+    finishing: Finishing | None = None
     metrics: metrics_mod.Metrics | None = None  # step durations, Kubernetes errors
 
 
@@ -72,8 +92,11 @@ def engine_job(
     cluster: Callable[[], port.Cluster],
     clock: clock_mod.Clock,
     source: str = "slack",
+    history: rollbacks.RunHistory | None = None,
+    canary: CanaryPause | None = None,
 ) -> Job:
-    """A job that runs `inv` on the engine and renders its result for `user`."""
+    """A job that runs `inv` on the engine and renders its result for `user`. `history` (the
+    state store) is what `rollback` reads; `canary` pauses after a good canary."""
 
     def work(report: events.Reporter) -> Outcome:
         def engine() -> Engine:
@@ -83,10 +106,12 @@ def engine_job(
                 clock=clock,
                 report=report,
                 dry_run=inv.options.dry_run,
+                continue_after_canary=canary.gate(report) if canary else context.always_continue,
             )
 
-        result = commandline.execute(inv, engine)
-        final = outcomes.final(inv.argv, user, result)
+        result = commandline.execute(inv, engine, history=history)
+        notes = (*(canary.notes() if canary else ()), *_undoes(result, history))
+        final = outcomes.final(inv.argv, user, result, notes)
         return Outcome(result.exit_code, result.summary(), final, result.to_json())
 
     return Job(inv.command, inv.argv, source, work, dry_run=inv.options.dry_run)
@@ -136,8 +161,32 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
     logs.bind_outcome(outcome.exit_code)
     log.info("run finished: exit %d", outcome.exit_code)
     if outcome.final is not None:
-        talk.finish(outcome.final)
+        talk.finish(_finishing(pipeline, run_id, talk, outcome.final))
     return outcome.exit_code
+
+
+def _finishing(
+    pipeline: Pipeline, run_id: str | None, talk: delivery.Delivery, final: blocks.Rendered
+) -> blocks.Rendered:
+    if pipeline.finishing is None or run_id is None:
+        return final
+    try:
+        return pipeline.finishing(run_id, talk, final)
+    except Exception as exc:
+        # Only an extra (the Roll back button): the outcome itself must still be shown.
+        log.warning("could not finish the final message: %s", type(exc).__name__)
+        return final
+
+
+def _undoes(result: commandline.Result, history: rollbacks.RunHistory | None) -> tuple[str, ...]:
+    """A rollback's link to the run it undoes (its permalink, when the store has it)."""
+    if not isinstance(result, results.RollbackResult) or not result.undoes:
+        return ()
+    try:
+        undone = history.get_run(result.undoes) if history is not None else None
+    except errors.MyctlError:
+        undone = None
+    return (waves.undoes(undone, result.undoes),)
 
 
 def _failed(job: Job, user: str, exc: Exception) -> Outcome:

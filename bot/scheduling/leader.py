@@ -7,7 +7,7 @@ The winner of the Lease runs the scheduler (scheduler.py); the others only answe
 from __future__ import annotations
 
 from bot.scheduling import registry, scheduler
-from commands.kube import lease
+from commands.kube import lease, lease_api
 
 
 def campaign(
@@ -27,7 +27,7 @@ def campaign(
     if not config.schedules:
         return schedules
     opts = schedules.options
-    backend = backend or lease.connect(
+    backend = backend or lease_api.connect(
         kubeconfig, kube_context, config.cache.namespace, opts.lease_name, opts.lease_timing
     )
     schedules.elector = lease.LeaderElector(

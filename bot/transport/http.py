@@ -3,13 +3,15 @@
 POST /slack/events → bolt (which verifies the signature: forged, stale or unsigned → 401);
 GET /healthz (the process answers), /readyz (Slack and Kubernetes answer), /metrics.
 In Socket Mode the same server runs `health_only`: the GET endpoints, and 404 for POST.
-Registry webhooks (`POST /hooks/NAME`) will arrive here too, in both modes (planned:
-docs/architecture.md).
+Registry webhooks (`POST /hooks/NAME`, bot/hooks/route.py) arrive here in both modes. No request
+line is logged with its query string: Docker Hub and Quay put the hook's secret there.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +20,17 @@ from typing import Any
 from slack_bolt.request import BoltRequest
 
 from bot import app as app_mod
+from bot.hooks import route as hook_route
 
 log = logging.getLogger(__name__)
 
 # Slack sends small form bodies; anything far larger is not from Slack and is refused unread.
 MAX_BODY = 1 << 20
+_QUERY = re.compile(r"\?[^\s\"]*")
+
+
+def _without_query(value: Any) -> Any:
+    return _QUERY.sub("?…", value) if isinstance(value, str) else value
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -31,7 +39,21 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http: " + format, *args)
+        log.debug("http: " + format, *(_without_query(arg) for arg in args))
+
+    def _hook(self, method: str) -> None:
+        hooks = self.bot.hooks
+        path, _, query = self.path.partition("?")
+        if hooks is None:
+            self._reply(404, b"not found\n", "text/plain; charset=utf-8")
+            return
+        reply = hooks.hooks.serve(
+            method=method, path=path, query=query, headers=self.headers.items(), body=self.rfile
+        )
+        if reply.close:
+            self.close_connection = True
+        headers = dict(reply.headers)
+        self._reply(reply.status, reply.body, headers.pop("Content-Type"), headers)
 
     def _reply(self, status: int, body: bytes, content_type: str, headers: Any = None) -> None:
         self.send_response(status)
@@ -47,7 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        if path == "/healthz":
+        if hook_route.is_hook(path):
+            self._hook("GET")
+        elif path == "/healthz":
             self._reply(200, b"ok\n", "text/plain; charset=utf-8")
         elif path == "/readyz":
             ready, reason = self.bot.ready.check()
@@ -56,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif path == "/metrics":
             text = self.bot.services.metrics.render()
+            if self.bot.hooks is not None:
+                text = text.rstrip("\n") + "\n" + "\n".join(self.bot.hooks.metrics.render()) + "\n"
             self._reply(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
         else:
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
@@ -63,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         # On the app's clock, which the ack metric subtracts it from (bot/conversation/slash.py).
         received = self.bot.services.clock.monotonic()
+        if hook_route.is_hook(self.path.split("?", 1)[0]):
+            self._hook("POST")  # in both modes: Socket Mode's server on PORT serves hooks too
+            return
         if self.health_only or self.path.split("?", 1)[0] != "/slack/events":
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
             return
@@ -82,6 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
             response.status, response.body.encode("utf-8"), str(content_type[0]), response.headers
         )
 
+    def _other(self) -> None:
+        # Hooks answer 405 for any other method (docs/triggers.md); the rest does not exist.
+        if hook_route.is_hook(self.path.split("?", 1)[0]):
+            self._hook(self.command)
+        else:
+            self._reply(405, b"method not allowed\n", "text/plain; charset=utf-8")
+
+    do_PUT = do_PATCH = do_DELETE = _other
+
 
 class _Server(ThreadingHTTPServer):
     # Slack delivers bursts (a channel of people, retries): the default listen backlog of 5
@@ -89,6 +127,14 @@ class _Server(ThreadingHTTPServer):
     # before a handler thread is even involved (measured in bench/slack_ack.py).
     request_queue_size = 128
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that drops its keep-alive connection (registries do, between notifications)
+        # is routine, not a traceback on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("http: connection from %s dropped", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpServer:

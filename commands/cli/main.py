@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.cli import dispatch, invocation, parser, render
+from commands.cli import parser, render
 from commands.engine import rebuild
 from commands.engine.context import Engine
+from commands.invoke import dispatch, invocation
 from commands.kube import port
 from commands.values import clock, errors, events, settings
 
@@ -78,8 +79,6 @@ class Runtime:
     def _run(self, inv: invocation.Invocation, store: StateStore | None) -> dispatch.Result:
         if inv.command == "completion":
             return dispatch.Message("completion", _completion_script(inv.shell))
-        if inv.command == "version":
-            return dispatch.version()
         needs_answer = inv.command == "rebuild" and not inv.force and not inv.options.dry_run
         if needs_answer and not self.stdin_is_tty():
             # Never hang waiting for an answer nobody can give (CI, cron, pipes).
@@ -87,15 +86,18 @@ class Runtime:
                 "rebuild replaces the image cache and needs confirmation: stdin is not a "
                 "terminal, so pass --force (or use --dry-run to see the diff)"
             )
-        settings = invocation.settings_for(inv, self.environ)
-        engine = Engine(
-            cluster=self.connect(inv.options, settings),
-            settings=settings,
-            clock=self.clock,
-            report=self._reporter(inv.options),
-            dry_run=inv.options.dry_run,
-        )
-        return dispatch.execute(inv, engine, _ask if not inv.force else _yes, history=store)
+
+        def make_engine() -> Engine:
+            settings = invocation.settings_for(inv, self.environ)
+            return Engine(
+                cluster=self.connect(inv.options, settings),
+                settings=settings,
+                clock=self.clock,
+                report=self._reporter(inv.options),
+                dry_run=inv.options.dry_run,
+            )
+
+        return dispatch.execute(inv, make_engine, _ask if not inv.force else _yes, history=store)
 
     def _reporter(self, options: invocation.GlobalOptions) -> events.Reporter:
         mode = options.progress

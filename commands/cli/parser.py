@@ -13,7 +13,8 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from commands.cli import invocation, restart_flags
+from commands.cli import restart_flags
+from commands.invoke import invocation
 from commands.values import errors, images, requests
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,12 +224,8 @@ def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invoc
 
 
 @cli.command()
-@click.option(
-    "--run",
-    "run_id",
-    metavar="RUN_ID",
-    help="The run to undo (default: the latest run that restarted something).",
-)
+@click.argument("run_arg", metavar="[RUN_ID]", required=False)
+@click.option("--run", "run_id", metavar="RUN_ID", help="The run to undo (also given alone).")
 @click.option("--timeout", callback=restart_flags.duration, help="Give up waiting after this.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel restarts.")
 @click.option(
@@ -236,6 +233,7 @@ def restart(target: tuple[str, ...], image: tuple[str, ...], **kw: Any) -> invoc
 )
 @global_options
 def rollback(
+    run_arg: str | None,
     run_id: str | None,
     timeout: float | None,
     concurrency: int | None,
@@ -244,11 +242,14 @@ def rollback(
 ) -> invocation.Invocation:
     """Pin every workload a run restarted back to the digest it ran before, and verify it.
 
-    Needs the audit trail ($MYCTL_STATE_URL), where each run keeps its digests."""
-    options = requests.RestartOptions(
+    Default: the latest run that restarted something. Needs the audit trail
+    ($MYCTL_STATE_URL), where each run keeps its digests."""
+    if run_arg and run_id and run_arg != run_id:
+        raise click.UsageError(f"two runs to undo: {run_arg} and --run {run_id}; give one")
+    opts = requests.RestartOptions(
         wait=True, timeout_seconds=timeout, concurrency=concurrency, max_targets=max_targets
     )
-    return _build("rollback", run_id=run_id, restart=options)
+    return _build("rollback", run_id=run_id or run_arg, restart=opts)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import json
 import threading
 from typing import TextIO
 
-from commands.cli import dispatch
+from commands.invoke import dispatch
 from commands.values import events, results
 
 

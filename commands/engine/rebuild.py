@@ -1,7 +1,8 @@
 """`rebuild`: scan the workloads in scope and write the image cache.
 
-Two phases so that front doors can ask before writing: `plan` scans and encodes (read-only),
-`apply` writes with optimistic concurrency. `--dry-run` stops after `plan`.
+Two phases so that front doors can ask before writing: `plan` scans and lays the document out
+(read-only), `apply` writes with optimistic concurrency (`cachestore.write`). `--dry-run` stops
+after `plan`.
 """
 
 from __future__ import annotations
@@ -9,20 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from commands.engine import cachedoc, check
+from commands.engine import cachedoc, cachestore, check, shards
 from commands.engine.context import Engine
-from commands.values import clock, errors, events, results, workloads
+from commands.values import clock, events, results, workloads
 
 STEP = "rebuild"
-# A conflict means another writer (another replica, a concurrent CLI) replaced the cache in
-# between; ours is at least as fresh, so re-read the version and write again, a few times.
-MAX_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class Plan:
     document: cachedoc.Document
-    encoded: cachedoc.Encoded
+    layout: shards.Layout
     diff: results.CacheDiff
     previous: check.Inspection
 
@@ -33,8 +31,9 @@ class Plan:
             age_seconds=0.0,
             images=len(self.document.images),
             workloads=self.document.workload_count,
-            size_bytes=self.encoded.size_bytes,
-            compressed=self.encoded.compressed,
+            size_bytes=self.layout.size_bytes,
+            compressed=self.layout.compressed,
+            shards=len(self.layout.shards),
         )
 
 
@@ -56,10 +55,10 @@ def plan(engine: Engine, previous: check.Inspection | None = None) -> Plan:
     engine.report(events.StepStarted(STEP, message=f"scanning {scope.describe()}"))
     previous = previous or check.inspect(engine)
     document = cachedoc.build(scan(engine), scope, clock.rfc3339(engine.clock.now()))
-    encoded = cachedoc.encode(document)
+    chosen = cachestore.layout(engine, document)
     added, removed, changed = cachedoc.diff(previous.document, document)
     return Plan(
-        document, encoded, results.CacheDiff(tuple(added), tuple(removed), tuple(changed)), previous
+        document, chosen, results.CacheDiff(tuple(added), tuple(removed), tuple(changed)), previous
     )
 
 
@@ -69,26 +68,14 @@ def apply(engine: Engine, chosen: Plan) -> results.RebuildResult:
         result = results.RebuildResult(False, True, chosen.stats, chosen.diff, scope)
         engine.report(events.StepFinished(STEP, result.exit_code, result.summary()))
         return result
-    cache = engine.settings.cache
-    version = chosen.previous.resource_version
-    for _attempt in range(MAX_WRITE_ATTEMPTS):
-        try:
-            engine.cluster.write_cache(
-                cache.namespace,
-                cache.name,
-                data=chosen.encoded.data,
-                binary_data=chosen.encoded.binary_data,
-                resource_version=version,
-            )
-            break
-        except errors.CacheConflict:
-            current = engine.cluster.read_cache(cache.namespace, cache.name)
-            version = current.resource_version if current else None
-    else:
-        raise errors.CacheConflict(
-            f"the cache ConfigMap {cache.namespace}/{cache.name} kept changing during "
-            f"{MAX_WRITE_ATTEMPTS} write attempts; nothing was written"
-        )
+    previous = chosen.previous
+    cachestore.write(
+        engine,
+        chosen.layout,
+        previous.resource_version,
+        previous.sharding,
+        previous_known=previous.parsed,
+    )
     result = results.RebuildResult(True, False, chosen.stats, chosen.diff, scope)
     engine.report(events.StepFinished(STEP, result.exit_code, result.summary()))
     return result

@@ -20,9 +20,7 @@ from typing import Protocol
 
 from commands.engine import cachedoc, check, rebuild, rollout
 from commands.engine.context import Engine
-from commands.values import errors, results, workloads
-
-KINDS = ("cache", "images", "rollouts", "activity")
+from commands.values import config, errors, results, workloads
 
 
 class Overall(enum.Enum):
@@ -139,7 +137,7 @@ class Activity:
 
 @dataclass(frozen=True)
 class SectionError:
-    kind: str  # one of KINDS
+    kind: str  # one of config.REPORT_KINDS
     message: str
 
 
@@ -168,14 +166,14 @@ class Report:
 def gather(
     engine: Engine,
     name: str,
-    kinds: Iterable[str] = KINDS,
+    kinds: Iterable[str] = config.REPORT_KINDS,
     *,
     runs: RunSource | None = None,
     since: dt.datetime | None = None,
 ) -> Report:
     """Gather the requested sections. `since` bounds activity (default: the last 24 hours)."""
-    wanted = tuple(kind for kind in KINDS if kind in set(kinds))
-    unknown = set(kinds) - set(KINDS)
+    wanted = tuple(kind for kind in config.REPORT_KINDS if kind in set(kinds))
+    unknown = set(kinds) - set(config.REPORT_KINDS)
     if unknown:
         raise errors.UsageError(f"unknown report kinds: {', '.join(sorted(unknown))}")
     now = engine.clock.now()

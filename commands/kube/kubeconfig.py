@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from commands.kube import lean
 from commands.values import errors
 
 DEFAULT_PATH = "~/.kube/config"
@@ -60,6 +61,7 @@ def load(
 
 
 def _from_files(paths: list[Path], context: str | None) -> Any:
+    lean.load()
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config_module
 
@@ -114,6 +116,7 @@ def _from_files(paths: list[Path], context: str | None) -> Any:
 
 
 def _in_cluster() -> Any:
+    lean.load()
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config_module
 

@@ -12,44 +12,14 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
-from commands.kube import convert, memory_images, port
+from commands.kube import convert, memory_cache, memory_images, memory_rollouts, port
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
 Kind = workloads.Kind
 # The label each fake workload's pods carry (its spec.selector).
 WORKLOAD_LABEL = "myctl.memory/workload"
-
-
-@dataclass
-class _Stored:
-    workload: workloads.Workload
-    resource_version: int
-    # How the fake controller answers a restart: "complete" (a rollout finishes at once),
-    # "stuck" (never finishes), or "deadline" (exceeds its progress deadline).
-    rollout: str = "complete"
-    pods: list[workloads.Pod] = field(default_factory=list)
-
-
-@dataclass
-class _CacheMap:
-    data: dict[str, str]
-    binary_data: dict[str, bytes]
-    resource_version: int
-
-
-@dataclass
-class Calls:
-    """What the engine asked for, for assertions (e.g. pagination, no writes in dry run)."""
-
-    lists: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # kind, ns, token
-    patches: list[tuple[workloads.WorkloadRef, bool]] = field(default_factory=list)  # ref, dry_run
-    cache_writes: int = 0
-    peak_concurrent_patches: int = 0
-    pod_lists: int = 0
-    watches: int = 0
 
 
 class MemoryCluster:
@@ -60,13 +30,13 @@ class MemoryCluster:
         self.images = memory_images.ImageWorld()
         self._pod_serial = itertools.count(1)
         self._lock = threading.RLock()
-        self._objects: dict[workloads.WorkloadRef, _Stored] = {}
-        self._caches: dict[tuple[str, str], _CacheMap] = {}
+        self._objects: dict[workloads.WorkloadRef, memory_rollouts.Stored] = {}
         self._versions = itertools.count(1000)
+        # ConfigMaps (the cache index and shards) live in their own module: memory_cache.
+        self.configmaps = memory_cache.ConfigMaps(self._versions, self._lock)
         self._forbidden: set[tuple[str, str, str | None]] = set()
-        self._conflicts_pending = 0
         self.unreachable = False
-        self.calls = Calls()
+        self.calls = memory_rollouts.Calls()
         self.version = "v1.35.4-memory"
         # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
         self.patch_latency = 0.0
@@ -96,17 +66,7 @@ class MemoryCluster:
             )
             for index, image in enumerate(images or ("nginx:1.27",))
         )
-        facts = workloads.RolloutFacts(
-            generation=1,
-            observed_generation=1,
-            desired=replicas,
-            current=replicas,
-            updated=replicas,
-            ready=replicas,
-            available=replicas,
-            current_revision="r1",
-            update_revision="r1",
-        )
+        facts = memory_rollouts.settled(replicas)
         workload = workloads.Workload(
             ref,
             containers,
@@ -117,7 +77,7 @@ class MemoryCluster:
             selector=f"{WORKLOAD_LABEL}={namespace}.{name}",
         )
         with self._lock:
-            stored = _Stored(workload, next(self._versions), rollout)
+            stored = memory_rollouts.Stored(workload, next(self._versions), rollout)
             stored.pods = [self._start_pod(workload, None) for _ in range(replicas)]
             self._objects[ref] = stored
         return ref
@@ -127,18 +87,11 @@ class MemoryCluster:
             return list(self._objects[ref].pods)
 
     def set_image(self, ref: workloads.WorkloadRef, image: str) -> None:
+        """Someone else changes the workload's image (kubectl set image, a GitOps sync)."""
         with self._lock:
             stored = self._objects[ref]
             containers = tuple(
                 dataclasses.replace(c, image=image) for c in stored.workload.containers
-            )
-            stored.workload = dataclasses.replace(stored.workload, containers=containers)
-
-    def set_pull_policy(self, ref: workloads.WorkloadRef, policy: str) -> None:
-        with self._lock:
-            stored = self._objects[ref]
-            containers = tuple(
-                dataclasses.replace(c, pull_policy=policy) for c in stored.workload.containers
             )
             stored.workload = dataclasses.replace(stored.workload, containers=containers)
 
@@ -153,15 +106,13 @@ class MemoryCluster:
 
     def conflict_on_next_writes(self, times: int = 1) -> None:
         """Another writer replaces the cache just before each of our next `times` writes."""
-        self._conflicts_pending = times
+        self.configmaps.conflict_on_next_writes(times)
 
     def put_cache(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
-        with self._lock:
-            self._caches[(namespace, name)] = _CacheMap(dict(data), {}, next(self._versions))
+        self.configmaps.put(namespace, name, data)
 
     def cache_version(self, namespace: str, name: str) -> int | None:
-        stored = self._caches.get((namespace, name))
-        return stored.resource_version if stored else None
+        return self.configmaps.version(namespace, name)
 
     def workload(self, ref: workloads.WorkloadRef) -> workloads.Workload:
         with self._lock:
@@ -180,7 +131,7 @@ class MemoryCluster:
         page_size: int = port.DEFAULT_PAGE_SIZE,
     ) -> Iterator[workloads.Workload]:
         self._check("list", kind, namespace)
-        wanted = _parse_selector(selector)
+        wanted = memory_rollouts.parse_selector(selector)
         with self._lock:
             matching = sorted(
                 (
@@ -272,7 +223,7 @@ class MemoryCluster:
                 dataclasses.replace(c, image=pinned.get(c.name, c.image))
                 for c in stored.workload.containers
             )
-            patched = _restarted(stored, restarted_at)
+            patched = memory_rollouts.restarted(stored, restarted_at)
             patched = dataclasses.replace(patched, containers=containers)
             if not dry_run:
                 stored.workload = patched
@@ -284,13 +235,7 @@ class MemoryCluster:
 
     def read_cache(self, namespace: str, name: str) -> port.CacheObject | None:
         self._check_resource("get", "configmaps", namespace)
-        with self._lock:
-            stored = self._caches.get((namespace, name))
-            if stored is None:
-                return None
-            return port.CacheObject(
-                str(stored.resource_version), dict(stored.data), dict(stored.binary_data)
-            )
+        return self.configmaps.read(namespace, name)
 
     def write_cache(
         self,
@@ -305,25 +250,13 @@ class MemoryCluster:
         self._check_resource(verb, "configmaps", namespace)
         with self._lock:
             self.calls.cache_writes += 1
-            key = (namespace, name)
-            if self._conflicts_pending:
-                self._conflicts_pending -= 1
-                self._caches[key] = _CacheMap({"cache.json": "{}"}, {}, next(self._versions))
-            current = self._caches.get(key)
-            if resource_version is None and current is not None:
-                raise errors.CacheConflict(f"configmap {namespace}/{name} already exists")
-            if resource_version is not None and (
-                current is None or str(current.resource_version) != resource_version
-            ):
-                raise errors.CacheConflict(f"configmap {namespace}/{name} was modified")
-            size = sum(len(v.encode()) for v in data.values()) + sum(
-                len(v) for v in binary_data.values()
-            )
-            if size > 1024 * 1024:
-                raise errors.ClusterError(f"configmap {namespace}/{name}: too long ({size} bytes)")
-            stored = _CacheMap(dict(data), dict(binary_data), next(self._versions))
-            self._caches[key] = stored
-            return str(stored.resource_version)
+        return self.configmaps.write(namespace, name, data, binary_data, resource_version)
+
+    def delete_cache(
+        self, namespace: str, name: str, *, resource_version: str | None = None
+    ) -> bool:
+        self._check_resource("delete", "configmaps", namespace)
+        return self.configmaps.delete(namespace, name, resource_version)
 
     def server_version(self) -> str:
         self._check_resource("get", "version", None)
@@ -348,45 +281,3 @@ class MemoryCluster:
                 namespace,
             ):
                 raise errors.PermissionDenied(verb, resource, namespace)
-
-
-def _restarted(stored: _Stored, restarted_at: str) -> workloads.Workload:
-    workload = stored.workload
-    facts = workload.rollout
-    generation = facts.generation + 1
-    desired = facts.desired or 0
-    if stored.rollout == "complete":
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            update_revision=f"r{generation}",
-            current_revision=f"r{generation}",
-        )
-    elif stored.rollout == "deadline":
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            updated=0,
-            conditions=(workloads.Condition("Progressing", "False", "ProgressDeadlineExceeded"),),
-        )
-    else:  # stuck: observed, but the new pods never become available
-        facts = dataclasses.replace(
-            facts,
-            generation=generation,
-            observed_generation=generation,
-            updated=max(desired - 1, 0),
-            ready=max(desired - 1, 0),
-            update_revision=f"r{generation}",
-        )
-    return dataclasses.replace(workload, restarted_at=restarted_at, rollout=facts)
-
-
-def _parse_selector(selector: str) -> set[tuple[str, str]]:
-    """Equality-based selectors (`a=b,c=d`), enough for tests of the engine's scope handling."""
-    pairs: set[tuple[str, str]] = set()
-    for part in filter(None, (p.strip() for p in selector.split(","))):
-        key, _, value = part.replace("==", "=").partition("=")
-        pairs.add((key.strip(), value.strip()))
-    return pairs

@@ -94,6 +94,13 @@ class Cluster(Protocol):
         Raises `CacheConflict` when someone else wrote in between (HTTP 409)."""
         ...
 
+    def delete_cache(
+        self, namespace: str, name: str, *, resource_version: str | None = None
+    ) -> bool:
+        """Delete a cache ConfigMap (a stale shard); False when it did not exist. With
+        `resource_version`, only that version (else `CacheConflict`)."""
+        ...
+
     def server_version(self) -> str:
         """`v1.35.4`: proves the API answers (used by readiness checks)."""
         ...

@@ -16,6 +16,11 @@ REPORT_KINDS = ("cache", "images", "rollouts", "activity")
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
+def load(path: str | Path | None) -> settings.Settings:
+    """The configuration file at `path`, or the defaults when there is none."""
+    return load_file(path) if path else settings.Settings()
+
+
 def load_file(path: str | Path) -> settings.Settings:
     """Read and parse the file at `path`. The only I/O in the values layer."""
     import yaml  # lazy: keeps `myctl --help` fast
@@ -100,11 +105,39 @@ def _cache(value: object, key: str) -> settings.CacheSettings:
             "namespace": namespace_name,
             "name": namespace_name,
             "max_age": lambda v, k: durations.parse(v, key=k),
+            "shard_bytes": _shard_bytes,
+            "max_shards": _max_shards,
         },
     )
     if "max_age" in fields:
         fields["max_age_seconds"] = fields.pop("max_age")
     return settings.CacheSettings(**fields)
+
+
+# A shard must hold at least one image's entries plus its header; below 1 KiB every
+# non-trivial cache would need more shards than any Role lists.
+MIN_SHARD_BYTES = 1024
+# The largest max_shards accepted: the Role lists every name, and a list of hundreds is a
+# sign the scope should be narrowed instead.
+MAX_MAX_SHARDS = 256
+
+
+def _shard_bytes(value: object, key: str) -> int:
+    limit = settings.CacheSettings.shard_bytes
+    number = _positive_int(value, key)
+    if not MIN_SHARD_BYTES <= number <= limit:
+        raise errors.ConfigError(
+            f"{key}: expected {MIN_SHARD_BYTES} to {limit} bytes (the ConfigMap limit), "
+            f"got {number}"
+        )
+    return number
+
+
+def _max_shards(value: object, key: str) -> int:
+    number = _positive_int(value, key)
+    if not 2 <= number <= MAX_MAX_SHARDS:
+        raise errors.ConfigError(f"{key}: expected 2 to {MAX_MAX_SHARDS}, got {number}")
+    return number
 
 
 def kinds(value: object, key: str) -> tuple[workloads.Kind, ...]:
@@ -160,7 +193,7 @@ def _approvals(value: object, key: str) -> settings.ApprovalSettings:
     section = _mapping(
         value,
         key,
-        {"commands", "approvers", "required", "allow_self_approval", "expiry"},
+        {"commands", "approvers", "required", "allow_self_approval", "expiry", "canary"},
     )
     fields: dict[str, Any] = {}
     if "commands" in section:
@@ -179,6 +212,8 @@ def _approvals(value: object, key: str) -> settings.ApprovalSettings:
         )
     if "expiry" in section:
         fields["expiry_seconds"] = durations.parse(section["expiry"], key=f"{key}.expiry")
+    if "canary" in section:
+        fields["canary"] = _bool(section["canary"], f"{key}.canary")
     return settings.ApprovalSettings(**fields)
 
 

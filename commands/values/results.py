@@ -20,8 +20,9 @@ class CacheStats:
     age_seconds: float | None = None
     images: int = 0
     workloads: int = 0
-    size_bytes: int = 0  # bytes stored in the ConfigMap (after compression, if compressed)
+    size_bytes: int = 0  # bytes stored in the ConfigMap(s) (after compression, if compressed)
     compressed: bool = False
+    shards: int = 0  # shard ConfigMaps besides the index; 0 = one unsharded ConfigMap
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ class RebuildResult:
         prefix = "[dry-run] " if self.dry_run else ""
         return (
             f"{prefix}{verb} cache: {self.stats.images} images, {self.stats.workloads} workloads, "
-            f"{self.stats.size_bytes} bytes{' (gzip)' if self.stats.compressed else ''}; {change}"
+            f"{self.stats.size_bytes} bytes{' (gzip)' if self.stats.compressed else ''}"
+            f"{f' in {self.stats.shards} shards' if self.stats.shards else ''}; {change}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -208,4 +210,5 @@ def _stats_json(stats: CacheStats) -> dict[str, Any]:
         "workloads": stats.workloads,
         "size_bytes": stats.size_bytes,
         "compressed": stats.compressed,
+        "shards": stats.shards,
     }

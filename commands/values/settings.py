@@ -21,6 +21,14 @@ class CacheSettings:
     # Seconds. Ten minutes: new workloads appear within one deploy cycle, and a rebuild of 10k
     # workloads costs a few seconds of API server time, so refreshing more often is wasteful.
     max_age_seconds: float = 600.0
+    # Bytes one ConfigMap of the cache may hold (after gzip) before the cache is sharded: the
+    # API server's 1 MiB ConfigMap limit (shared with Secrets) minus 4 KiB for keys and labels.
+    # Tests set a few KiB to force several shards.
+    shard_bytes: int = 1024 * 1024 - 4096
+    # Shard ConfigMaps NAME-0 … NAME-(max_shards-1): the Role's resourceNames list exactly these
+    # (RBAC has no name patterns), so raising it means extending the Role. 16 × ~1 MiB holds
+    # over a million workloads at the ~12 bytes each measured in docs/benchmarks.md.
+    max_shards: int = 16
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ class ApprovalSettings:
     allow_self_approval: bool = False  # four eyes by default
     expiry_seconds: float = 900.0  # 15 minutes: long enough to find an approver, short enough
     # that an approval still matches the state of the cluster it was asked about.
+    # From Slack, a good canary (--canary N) pauses the run for Continue / Stop, decided like an
+    # approval (approvers, expiry: no decision in time stops the run). Off: the rest follows.
+    canary: bool = False
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ _KEYS = frozenset(
         "registry",
         "coalesce_window",
         "rate_limit",
+        "pin_digest",
     }
 )
 _REQUIRED = ("name", "source", "secret_env", "images", "channel")
@@ -80,6 +81,10 @@ class Trigger:
     # Runs per hour, sliding window. Thirty: one every two minutes on average is more than any
     # sane release cadence for one trigger, and bounds the damage of a push loop.
     rate_limit_per_hour: int = 30
+    # True: the run also pins the pushed digest into the workloads' spec (`--pin-digest`).
+    # False by default: the pushed digest is always the run's expected digest (verified), but
+    # rewriting the spec to `repo:tag@sha256:…` makes a GitOps tool see drift (docs/rollouts.md).
+    pin_digest: bool = False
 
 
 def parse(value: object, key: str) -> tuple[Trigger, ...]:
@@ -155,6 +160,12 @@ def _trigger(item: object, where: str) -> Trigger:
                 f"{where}.approval: expected true or false, got {item['approval']!r}"
             )
         fields["approval"] = item["approval"]
+    if "pin_digest" in item:
+        if not isinstance(item["pin_digest"], bool):
+            raise errors.ConfigError(
+                f"{where}.pin_digest: expected true or false, got {item['pin_digest']!r}"
+            )
+        fields["pin_digest"] = item["pin_digest"]
     if "namespaces" in item:
         fields["namespaces"] = _namespaces(item["namespaces"], f"{where}.namespaces")
     if item.get("registry") is not None:

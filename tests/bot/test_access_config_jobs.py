@@ -7,7 +7,6 @@ import pytest
 
 from bot import access, commandline, config, jobs, metrics
 from bot.approvals import request
-from commands.cli import invocation
 from commands.values import clock, errors, settings
 
 RULE = settings.AccessRule(users=("U1",), usergroups=("S_OPS",), channels=("C_OPS",))
@@ -72,10 +71,10 @@ def test_unresolvable_group_grants_nothing() -> None:
 
 def test_rebuild_needs_approval_unless_dry_run() -> None:
     approvals = settings.ApprovalSettings()
-    assert request.needs_approval(commandline.Invocation("rebuild"), approvals)
-    dry = commandline.Invocation("rebuild", invocation.GlobalOptions(dry_run=True))
+    assert request.needs_approval(commandline.parse(["rebuild"]), approvals)
+    dry = commandline.parse(["--dry-run", "rebuild"])
     assert not request.needs_approval(dry, approvals)
-    assert not request.needs_approval(commandline.Invocation("restart"), approvals)
+    assert not request.needs_approval(commandline.parse(["restart", "deployment/x"]), approvals)
 
 
 # --------------------------------------------------------------------------- settings, runner

@@ -11,11 +11,11 @@ import pytest
 import requests
 from kubernetes import client as k8s_client
 
-from bot import services as services_mod
 from bot.rendering import outcomes
 from bot.scheduling import leader, scheduler
 from commands.engine.context import Engine
 from commands.state import records
+from commands.values import config as values_config
 from tests.bot.approvals.approval_support import (
     CHANNEL,
     OUTCOMES,
@@ -147,7 +147,7 @@ def test_history_usage_error_is_an_ephemeral_warning(bots: Bots) -> None:
 def test_schedule_list_and_report_now_to_the_caller(bots: Bots) -> None:
     bots.write_config(config_text(bots.namespace, extra=SCHEDULES))
     bot = bots.start()
-    loaded = services_mod.load_settings(str(bots.config))
+    loaded = values_config.load(str(bots.config))
     schedules = leader.campaign(
         scheduler.Schedules(
             loaded,

@@ -6,7 +6,9 @@ from typing import Any
 
 from kubernetes import client as k8s_client
 
-from tests.support import manifests
+from commands.values import images
+from tests.support import controlplane as cp
+from tests.support import manifests, polling
 
 NEVER_READY = manifests.NEVER_READY
 
@@ -82,3 +84,36 @@ def deployment_available(api: k8s_client.ApiClient, namespace: str, name: str) -
         and (status.available_replicas or 0) == obj.spec.replicas
         and (status.updated_replicas or 0) == obj.spec.replicas
     )
+
+
+def pods_digests(control_plane: cp.ControlPlane, namespace: str, app: str) -> dict[str, str]:
+    """{pod name: digest} of the not terminating pods of `app`."""
+    pods = control_plane.request(
+        "GET", f"/api/v1/namespaces/{namespace}/pods", labelSelector=f"app={app}"
+    )["items"]
+    return {
+        p["metadata"]["name"]: images.digest_of_image_id(c.get("imageID", "")) or ""
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        for c in p.get("status", {}).get("containerStatuses") or []
+    }
+
+
+def rollout_settled(control_plane: cp.ControlPlane, namespace: str, name: str, n: int) -> None:
+    """Wait until deployment `name` runs `n` ready, updated pods that all report a digest."""
+
+    def settled() -> bool:
+        obj = control_plane.request(
+            "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+        )
+        status = obj.get("status", {})
+        digests = pods_digests(control_plane, namespace, name)
+        return (
+            status.get("observedGeneration") == obj["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("readyReplicas") == n
+            and status.get("replicas") == n
+            and len(digests) == n
+            and all(digests.values())
+        )
+
+    polling.wait_until(settled, timeout=30, what=f"{namespace}/{name} to run {n} ready pods")

@@ -7,6 +7,7 @@ checks that exactly the operation needing it fails, with exit 2 and a message na
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def _without(rules: list[dict[str, Any]], missing: tuple[str, str, str]) -> list
 
 
 def _wait_for_authorizer(
-    kubeconfig: Path, verb: str, group: str, resource: str, *, allowed: bool
+    kubeconfig: Path, verb: str, group: str, resource: str, *, allowed: bool, name: str = CACHE
 ) -> None:
     """RBAC changes reach the authorizer through an informer; poll until it agrees."""
     api = k8s_config.new_client_from_config(config_file=str(kubeconfig))
@@ -85,7 +86,7 @@ def _wait_for_authorizer(
                 "group": group,
                 "resource": resource,
                 "namespace": "myctl",
-                **({"name": CACHE} if resource == "configmaps" and verb != "create" else {}),
+                **({"name": name} if resource == "configmaps" and verb != "create" else {}),
             }
         }
     }
@@ -95,7 +96,9 @@ def _wait_for_authorizer(
         return bool(answer.status.allowed) == allowed
 
     try:
-        polling.wait_until(agrees, timeout=30, what=f"RBAC: {verb} {resource} allowed={allowed}")
+        polling.wait_until(
+            agrees, timeout=30, what=f"RBAC: {verb} {resource} {name} allowed={allowed}"
+        )
     finally:
         api.close()
 
@@ -188,3 +191,44 @@ def test_without_watch_a_waited_restart_says_it_restarted_but_could_not_follow(
     assert target["outcome"] == "failed"
     assert "restarted, but not followed" in target["detail"]
     assert "cannot watch deployments.apps" in target["detail"]
+
+
+def test_the_role_covers_exactly_the_cache_and_its_shard_names(
+    control_plane: cp.ControlPlane, kube_namespace: str, kube_admin: k8s_client.ApiClient
+) -> None:
+    kubeconfig = _bind(control_plane, "myctl-shards", None)
+    expected = {
+        CACHE: {"get": True, "update": True, "delete": False},
+        f"{CACHE}-0": {"get": True, "update": True, "delete": True},
+        f"{CACHE}-15": {"get": True, "update": True, "delete": True},
+        f"{CACHE}-16": {"get": False, "update": False, "delete": False},
+        "someone-elses-config": {"get": False, "update": False, "delete": False},
+    }
+    for name, verbs in expected.items():
+        for verb, allowed in verbs.items():
+            _wait_for_authorizer(kubeconfig, verb, "", "configmaps", allowed=allowed, name=name)
+    # And a sharded rebuild (shards created, then the stale ones deleted) works as the bot.
+    for index in range(60):  # names like generated ones, so gzip cannot fold them into 1 KiB
+        noise = hashlib.sha1(str(index).encode()).hexdigest()[:20]
+        image = f"registry.example.com/t/a{index}-{noise}:1"
+        objects.deployment(kube_admin, kube_namespace, f"svc-{noise}", image, replicas=0)
+    _reset_cache(control_plane)
+    try:
+        for shard_bytes in (1024, 1024 * 1024 - 4096):
+            config = kubeconfig.parent / f"shards-{shard_bytes}.yaml"
+            config.write_text(yaml.safe_dump({"cache": {"shard_bytes": shard_bytes}}))
+            runtime = main.Runtime(
+                environ={"MYCTL_CONFIG": str(config)},
+                stdin_is_tty=lambda: False,
+                stderr_is_tty=lambda: False,
+            )
+            argv = ["--kubeconfig", str(kubeconfig), "rebuild", "--force", "-n", kube_namespace]
+            result = CliRunner().invoke(parser.cli, argv, obj=runtime)
+            assert result.exit_code == 0 and "not deleted" not in result.output, result.output
+            assert ("shards" in result.output) == (shard_bytes == 1024), result.output
+        listed = control_plane.request("GET", "/api/v1/namespaces/myctl/configmaps")
+        assert [
+            i["metadata"]["name"] for i in listed["items"] if "-cache-" in i["metadata"]["name"]
+        ] == []
+    finally:
+        _reset_cache(control_plane)

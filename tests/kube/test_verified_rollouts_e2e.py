@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,180 +28,168 @@ pytestmark = pytest.mark.kube
 NODES = ("fake-node", "fake-node-b")
 
 
-def myctl(control_plane: cp.ControlPlane, namespace: str, *args: str) -> tuple[Result, Any]:
-    """The real CLI with `-o json` (given after the subcommand, as users do)."""
-    argv = [*args, "-n", namespace, "--cache-namespace", namespace, "-o", "json"]
-    argv += ["--kubeconfig", str(control_plane.kubeconfig)]
-    runtime = main.Runtime(environ={}, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False)
-    result = CliRunner().invoke(parser.cli, argv, obj=runtime)
-    return result, json.loads(result.output)
-
-
 def targets(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in payload["restart"]["targets"]}
 
 
-def pods_digests(control_plane: cp.ControlPlane, namespace: str, app: str) -> dict[str, str]:
-    """{pod name: digest} of the Ready, not terminating pods of `app`."""
-    pods = control_plane.request(
-        "GET", f"/api/v1/namespaces/{namespace}/pods", labelSelector=f"app={app}"
-    )["items"]
-    return {
-        p["metadata"]["name"]: images.digest_of_image_id(c.get("imageID", "")) or ""
-        for p in pods
-        if not p["metadata"].get("deletionTimestamp")
-        for c in p.get("status", {}).get("containerStatuses") or []
-    }
+@dataclass
+class Rollouts:
+    """One test's world: a namespace, a tag on the local registry (pushed once, digest `v1`),
+    and the verbs the tests use on them."""
 
+    plane: cp.ControlPlane
+    namespace: str
+    admin: k8s_client.ApiClient
+    registry: reg.LocalRegistry
+    image: str
+    v1: str
 
-def rollout_settled(control_plane: cp.ControlPlane, namespace: str, name: str, n: int) -> None:
-    def settled() -> bool:
-        obj = control_plane.request(
-            "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+    def deploy(
+        self, *names: str, replicas: int = 1, pull: str | None, paused: bool = False
+    ) -> None:
+        """Deployments of the tag, each settled on v1 (every pod pulled it) unless paused."""
+        for name in names:
+            objects.deployment(
+                self.admin, self.namespace, name, self.image, replicas=replicas, pull=pull,
+                paused=paused,
+            )  # fmt: skip
+        for name in names if not paused else ():
+            self.settle(name, replicas)
+
+    def push(self, seed: str) -> str:
+        """Move the tag to a new build; its digest."""
+        repo, tag = self.image.split("/", 1)[1].rsplit(":", 1)
+        return self.registry.push_image(repo, tag, seed=seed)
+
+    def myctl(self, *args: str) -> tuple[Result, Any]:
+        """The real CLI with `-o json` (given after the subcommand, as users do)."""
+        argv = [*args, "-n", self.namespace, "--cache-namespace", self.namespace, "-o", "json"]
+        argv += ["--kubeconfig", str(self.plane.kubeconfig)]
+        runtime = main.Runtime(environ={}, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False)
+        result = CliRunner().invoke(parser.cli, argv, obj=runtime)
+        return result, json.loads(result.output)
+
+    def deployment(self, name: str) -> Any:
+        return self.plane.request(
+            "GET", f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{name}"
         )
-        status = obj.get("status", {})
-        return (
-            status.get("observedGeneration") == obj["metadata"]["generation"]
-            and status.get("updatedReplicas") == status.get("readyReplicas") == n
-            and status.get("replicas") == n
-            and len(pods_digests(control_plane, namespace, name)) == n
-            and all(pods_digests(control_plane, namespace, name).values())
-        )
 
-    polling.wait_until(settled, timeout=30, what=f"{namespace}/{name} to run {n} ready pods")
+    def pod_digests(self, app: str) -> dict[str, str]:
+        """{pod name: digest} of the not terminating pods of `app`."""
+        pods = self.plane.request(
+            "GET", f"/api/v1/namespaces/{self.namespace}/pods", labelSelector=f"app={app}"
+        )["items"]
+        return {
+            p["metadata"]["name"]: images.digest_of_image_id(c.get("imageID", "")) or ""
+            for p in pods
+            if not p["metadata"].get("deletionTimestamp")
+            for c in p.get("status", {}).get("containerStatuses") or []
+        }
+
+    def settle(self, name: str, n: int) -> None:
+        def settled() -> bool:
+            obj = self.deployment(name)
+            status = obj.get("status", {})
+            digests = self.pod_digests(name)
+            return (
+                status.get("observedGeneration") == obj["metadata"]["generation"]
+                and status.get("updatedReplicas") == status.get("readyReplicas") == n
+                and status.get("replicas") == n
+                and len(digests) == n
+                and all(digests.values())
+            )
+
+        polling.wait_until(settled, timeout=30, what=f"{name} to run {n} ready pods")
 
 
 @pytest.fixture
-def pushed(registry: reg.LocalRegistry, control_plane: cp.ControlPlane) -> tuple[str, str]:
-    """A tag on the local registry and its first digest."""
+def world(
+    control_plane: cp.ControlPlane,
+    kube_namespace: str,
+    kube_admin: k8s_client.ApiClient,
+    registry: reg.LocalRegistry,
+) -> Rollouts:
     repo = f"team/{control_plane.unique_name('api')}"
-    return registry.ref(repo, "1.0"), registry.push_image(repo, "1.0", seed="v1")
-
-
-def _repush(registry: reg.LocalRegistry, image: str, seed: str) -> str:
-    repo, tag = image.split("/", 1)[1].rsplit(":", 1)
-    return registry.push_image(repo, tag, seed=seed)
+    v1 = registry.push_image(repo, "1.0", seed="v1")
+    return Rollouts(
+        control_plane, kube_namespace, kube_admin, registry, registry.ref(repo, "1.0"), v1
+    )
 
 
 def test_default_pull_policy_and_a_re_pushed_tag_is_exit_1_and_patches_nothing(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    pushed: tuple[str, str],
+    world: Rollouts,
 ) -> None:
-    image, _v1 = pushed
-    for name in ("web", "api"):
-        objects.deployment(kube_admin, kube_namespace, name, image, replicas=2, pull=None)
-        rollout_settled(control_plane, kube_namespace, name, 2)
-    _repush(registry, image, "v2")
+    world.deploy("web", "api", replicas=2, pull=None)
+    world.push("v2")
     before = {
-        name: control_plane.request(
-            "GET", f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/{name}"
-        )["metadata"]["resourceVersion"]
-        for name in ("web", "api")
+        name: world.deployment(name)["metadata"]["resourceVersion"] for name in ("web", "api")
     }
-    result, payload = myctl(control_plane, kube_namespace, "orchestrate", "--image", image)
+    result, payload = world.myctl("orchestrate", "--image", world.image)
     assert result.exit_code == 1
     assert {t["outcome"] for t in targets(payload).values()} == {"stale-pull"}
     advice = " ".join(payload["restart"]["advice"])
-    assert f"{kube_namespace}/deployment/web (IfNotPresent)" in advice
+    assert f"{world.namespace}/deployment/web (IfNotPresent)" in advice
     assert "--pin-digest" in advice and "imagePullPolicy: Always" in advice
     for name, version in before.items():
-        obj = control_plane.request(
-            "GET", f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/{name}"
-        )
-        assert obj["metadata"]["resourceVersion"] == version  # nothing patched
+        assert world.deployment(name)["metadata"]["resourceVersion"] == version  # not patched
 
 
-def test_expected_digest_pinned_runs_on_every_node(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    fake_kubelet: kubelet_mod.FakeKubelet,
-    pushed: tuple[str, str],
-) -> None:
-    image, v1 = pushed
-    objects.deployment(kube_admin, kube_namespace, "web", image, replicas=4, pull=None)
-    rollout_settled(control_plane, kube_namespace, "web", 4)
-    v2 = _repush(registry, image, "v2")
-    args = ("orchestrate", "--image", image, "--expect-digest", v2, "--pin-digest", "--wait")
-    result, payload = myctl(control_plane, kube_namespace, *args)
+def test_expected_digest_pinned_runs_on_every_node(world: Rollouts) -> None:
+    world.deploy("web", replicas=4, pull=None)
+    v2 = world.push("v2")
+    args = ("--image", world.image, "--expect-digest", v2, "--pin-digest", "--wait")
+    result, payload = world.myctl("orchestrate", *args)
     assert result.exit_code == 0, result.output
     web = targets(payload)["web"]
-    assert (web["verified"], web["digests_before"], web["digests_after"]) == ("updated", [v1], [v2])
-    assert set(pods_digests(control_plane, kube_namespace, "web").values()) == {v2}
-    pods = control_plane.request("GET", f"/api/v1/namespaces/{kube_namespace}/pods")["items"]
+    assert (web["verified"], web["digests_before"], web["digests_after"]) == (
+        "updated", [world.v1], [v2],
+    )  # fmt: skip
+    assert set(world.pod_digests("web").values()) == {v2}
+    pods = world.plane.request("GET", f"/api/v1/namespaces/{world.namespace}/pods")["items"]
     assert {p["spec"]["nodeName"] for p in pods} == set(NODES)  # both nodes pulled it
-    spec = control_plane.request(
-        "GET", f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web"
-    )["spec"]["template"]["spec"]["containers"][0]
-    assert spec["image"] == f"{image}@{v2}"
+    container = world.deployment("web")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"{world.image}@{v2}"
 
 
 def test_allow_stale_pull_where_a_node_cached_the_old_digest_is_unchanged(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    pushed: tuple[str, str],
+    world: Rollouts,
 ) -> None:
-    image, v1 = pushed
-    objects.deployment(kube_admin, kube_namespace, "web", image, replicas=2, pull=None)
-    rollout_settled(control_plane, kube_namespace, "web", 2)  # both nodes cache v1 now
-    _repush(registry, image, "v2")
-    args = ("orchestrate", "--image", image, "--allow-stale-pull", "--wait")
-    result, payload = myctl(control_plane, kube_namespace, *args)
+    world.deploy("web", replicas=2, pull=None)  # both nodes cache v1 now
+    world.push("v2")
+    result, payload = world.myctl(
+        "orchestrate", "--image", world.image, "--allow-stale-pull", "--wait"
+    )
     assert result.exit_code == 1
     web = targets(payload)["web"]
     assert (web["outcome"], web["verified"], web["digests_after"]) == (
-        "unchanged",
-        "unchanged",
-        [v1],
-    )
+        "unchanged", "unchanged", [world.v1],
+    )  # fmt: skip
 
 
 def test_pull_always_re_pushed_is_updated_and_not_re_pushed_is_unchanged(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    pushed: tuple[str, str],
+    world: Rollouts,
 ) -> None:
-    image, v1 = pushed
-    objects.deployment(kube_admin, kube_namespace, "web", image, replicas=2, pull="Always")
-    rollout_settled(control_plane, kube_namespace, "web", 2)
-    v2 = _repush(registry, image, "v2")
-    result, payload = myctl(
-        control_plane, kube_namespace, "orchestrate", "--image", image, "--wait"
-    )
+    world.deploy("web", replicas=2, pull="Always")
+    v2 = world.push("v2")
+    result, payload = world.myctl("orchestrate", "--image", world.image, "--wait")
     assert result.exit_code == 0, result.output
     web = targets(payload)["web"]
-    assert (web["verified"], web["digests_before"], web["digests_after"]) == ("updated", [v1], [v2])
-    again, payload = myctl(control_plane, kube_namespace, "orchestrate", "--image", image, "--wait")
+    assert (web["verified"], web["digests_before"], web["digests_after"]) == (
+        "updated", [world.v1], [v2],
+    )  # fmt: skip
+    again, payload = world.myctl("orchestrate", "--image", world.image, "--wait")
     assert again.exit_code == 1
     assert targets(payload)["web"]["verified"] == "unchanged"
 
 
-def test_expected_digest_restarts_only_the_behind_half_then_nothing(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    pushed: tuple[str, str],
-) -> None:
-    image, _v1 = pushed
-    for name in ("a", "b", "c", "d"):
-        objects.deployment(kube_admin, kube_namespace, name, image, pull="Always")
-    for name in ("a", "b", "c", "d"):
-        rollout_settled(control_plane, kube_namespace, name, 1)  # all pulled v1
-    v2 = _repush(registry, image, "v2")
+def test_expected_digest_restarts_only_the_behind_half_then_nothing(world: Rollouts) -> None:
+    world.deploy("a", "b", "c", "d", pull="Always")  # all pulled v1
+    v2 = world.push("v2")
     for name in ("a", "b"):  # half already roll out v2
-        result, _ = myctl(control_plane, kube_namespace, "restart", f"deployment/{name}", "--wait")
+        result, _ = world.myctl("restart", f"deployment/{name}", "--wait")
         assert result.exit_code == 0, result.output
-    args = ("orchestrate", "--image", image, "--expect-digest", v2, "--wait")
-    result, payload = myctl(control_plane, kube_namespace, *args)
+    args = ("orchestrate", "--image", world.image, "--expect-digest", v2, "--wait")
+    result, payload = world.myctl(*args)
     assert result.exit_code == 0, result.output
     assert {n: t["outcome"] for n, t in targets(payload).items()} == {
         "a": "up-to-date",
@@ -208,26 +197,16 @@ def test_expected_digest_restarts_only_the_behind_half_then_nothing(
         "c": "restarted",
         "d": "restarted",
     }
-    again, payload = myctl(control_plane, kube_namespace, *args)
+    again, payload = world.myctl(*args)
     assert again.exit_code == 0
     assert {t["outcome"] for t in targets(payload).values()} == {"up-to-date"}
 
 
-def test_a_paused_deployment_beside_an_updated_one_is_partial(
-    control_plane: cp.ControlPlane,
-    kube_namespace: str,
-    kube_admin: k8s_client.ApiClient,
-    registry: reg.LocalRegistry,
-    pushed: tuple[str, str],
-) -> None:
-    image, _v1 = pushed
-    objects.deployment(kube_admin, kube_namespace, "web", image, pull="Always")
-    objects.deployment(kube_admin, kube_namespace, "frozen", image, pull=None, paused=True)
-    rollout_settled(control_plane, kube_namespace, "web", 1)
-    _repush(registry, image, "v2")
-    result, payload = myctl(
-        control_plane, kube_namespace, "orchestrate", "--image", image, "--wait"
-    )
+def test_a_paused_deployment_beside_an_updated_one_is_partial(world: Rollouts) -> None:
+    world.deploy("web", pull="Always")
+    world.deploy("frozen", pull=None, paused=True)
+    world.push("v2")
+    result, payload = world.myctl("orchestrate", "--image", world.image, "--wait")
     assert result.exit_code == 3
     assert "paused" in targets(payload)["frozen"]["detail"]
     assert targets(payload)["web"]["verified"] == "updated"

@@ -13,7 +13,6 @@ from kubernetes import client as k8s_client
 
 from commands.cli import main, parser
 from tests.kube import objects
-from tests.kube.test_verified_rollouts_e2e import pods_digests, rollout_settled
 from tests.support import controlplane as cp
 from tests.support import registry as reg
 
@@ -75,7 +74,7 @@ def test_a_canary_that_never_becomes_ready_leaves_every_other_target_untouched(
     objects.deployment(kube_admin, kube_namespace, "a-canary", ref, never_ready=True)
     for name in ("b", "c"):
         objects.deployment(kube_admin, kube_namespace, name, ref)
-        rollout_settled(control_plane, kube_namespace, name, 1)
+        objects.rollout_settled(control_plane, kube_namespace, name, 1)
     registry.push_image(repo, "1.0", seed="v2")
     before = _versions(control_plane, kube_namespace, ("b", "c"))
     args = ("orchestrate", "--image", ref, "--canary", "1", "--timeout", "5s")
@@ -98,7 +97,7 @@ def test_a_canary_whose_digest_stays_unchanged_leaves_every_other_target_untouch
     for name in ("a", "b", "c"):
         objects.deployment(kube_admin, kube_namespace, name, ref)
     for name in ("a", "b", "c"):
-        rollout_settled(control_plane, kube_namespace, name, 1)
+        objects.rollout_settled(control_plane, kube_namespace, name, 1)
     before = _versions(control_plane, kube_namespace, ("b", "c"))
     # The tag was never re-pushed: the canary's new pods run v1 again.
     result, payload = myctl(
@@ -123,7 +122,7 @@ def test_a_good_canary_and_then_the_rest_are_all_updated(
     for name in names:
         objects.deployment(kube_admin, kube_namespace, name, ref)
     for name in names:
-        rollout_settled(control_plane, kube_namespace, name, 1)
+        objects.rollout_settled(control_plane, kube_namespace, name, 1)
     v2 = registry.push_image(repo, "1.0", seed="v2")
     result, payload = myctl(
         control_plane, kube_namespace, "orchestrate", "--image", ref, "--canary", "1"
@@ -149,7 +148,7 @@ def test_push_v2_then_rollback_runs_v1_again_on_every_restarted_workload(
     for name in names:
         objects.deployment(kube_admin, kube_namespace, name, ref, replicas=2)
     for name in names:
-        rollout_settled(control_plane, kube_namespace, name, 2)
+        objects.rollout_settled(control_plane, kube_namespace, name, 2)
     # v1 rolled out (already running it: up to date), then v2 pushed and rolled out.
     first, _ = myctl(
         control_plane,
@@ -168,8 +167,8 @@ def test_push_v2_then_rollback_runs_v1_again_on_every_restarted_workload(
     )
     assert second.exit_code == 0, second.output
     for name in names:
-        rollout_settled(control_plane, kube_namespace, name, 2)
-        assert set(pods_digests(control_plane, kube_namespace, name).values()) == {v2}
+        objects.rollout_settled(control_plane, kube_namespace, name, 2)
+        assert set(objects.pods_digests(control_plane, kube_namespace, name).values()) == {v2}
 
     result, payload = myctl(control_plane, kube_namespace, "rollback", environ=state)
     assert result.exit_code == 0, result.output
@@ -179,8 +178,8 @@ def test_push_v2_then_rollback_runs_v1_again_on_every_restarted_workload(
         n: ("updated", [v1]) for n in names
     }
     for name in names:
-        rollout_settled(control_plane, kube_namespace, name, 2)
-        assert set(pods_digests(control_plane, kube_namespace, name).values()) == {v1}
+        objects.rollout_settled(control_plane, kube_namespace, name, 2)
+        assert set(objects.pods_digests(control_plane, kube_namespace, name).values()) == {v1}
         container = _deployment(control_plane, kube_namespace, name)["spec"]["template"]["spec"][
             "containers"
         ][0]
@@ -195,7 +194,7 @@ def test_rollback_without_a_state_store_is_exit_2_and_changes_nothing(
 ) -> None:
     ref, _repo, _v1 = image
     objects.deployment(kube_admin, kube_namespace, "web", ref)
-    rollout_settled(control_plane, kube_namespace, "web", 1)
+    objects.rollout_settled(control_plane, kube_namespace, "web", 1)
     before = _versions(control_plane, kube_namespace, ("web",))
     result, payload = myctl(control_plane, kube_namespace, "rollback")
     assert result.exit_code == 2

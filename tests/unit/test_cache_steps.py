@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from commands.engine import cachedoc, check, rebuild
+from commands.engine import cachedoc, cachestore, check, rebuild, shards
 from commands.kube import memory
 from commands.values import clock, errors, events, settings, workloads
 from tests.unit.helpers import Recorder, make_engine
@@ -131,7 +131,7 @@ def test_conflicting_cache_write_is_retried(cluster: memory.MemoryCluster) -> No
 
 
 def test_endless_conflicts_fail_cleanly(cluster: memory.MemoryCluster) -> None:
-    cluster.conflict_on_next_writes(rebuild.MAX_WRITE_ATTEMPTS)
+    cluster.conflict_on_next_writes(cachestore.MAX_WRITE_ATTEMPTS)
     with pytest.raises(errors.CacheConflict, match="kept changing") as caught:
         rebuild.run(make_engine(cluster))
     assert caught.value.exit_code == 1
@@ -161,7 +161,7 @@ def test_large_cache_is_stored_gzip_compressed_and_round_trips() -> None:
     assert verdict.valid and verdict.stats.workloads == 3000 and verdict.stats.compressed
 
 
-def test_cache_too_large_even_compressed_is_refused_with_how_to_narrow() -> None:
+def test_cache_beyond_the_shard_limit_is_refused_with_how_to_narrow() -> None:
     noise = random.Random(7)  # random names do not compress, so gzip cannot rescue them
     document = cachedoc.Document(
         built_at="2026-01-01T09:00:00Z",
@@ -170,12 +170,12 @@ def test_cache_too_large_even_compressed_is_refused_with_how_to_narrow() -> None
             f"registry.example.com/{noise.getrandbits(128):032x}:1": (
                 cachedoc.Entry("Deployment", "ns", f"{noise.getrandbits(128):032x}", ("c",)),
             )
-            for _ in range(40000)
+            for _ in range(2000)
         },
     )
-    with pytest.raises(errors.CacheTooLarge, match="over the 1 MiB ConfigMap limit") as caught:
-        cachedoc.encode(document)
-    assert "narrow the scope" in str(caught.value)
+    with pytest.raises(errors.CacheTooLarge, match="more than 4 shards") as caught:
+        shards.layout(document, shard_bytes=4096, max_shards=4, generation="g1")
+    assert "cache.max_shards" in str(caught.value) and "narrow the scope" in str(caught.value)
     assert caught.value.exit_code == 1
 
 

@@ -131,3 +131,12 @@ def test_default_pull_policy_orchestrate_exits_1_and_leads_with_the_fix(
     ]
     assert lines[0].startswith("warning: Not rolled out") and "--pin-digest" in lines[0]
     assert "Not restarted deployment: demo/web" in result.output
+
+
+def test_rollback_takes_the_run_id_alone_or_as_run() -> None:
+    assert parser.parse(["rollback", "6f1c"]).run_id == "6f1c"
+    assert parser.parse(["rollback", "--run", "6f1c"]).run_id == "6f1c"
+    assert parser.parse(["rollback", "6f1c", "--run", "6f1c"]).run_id == "6f1c"
+    assert parser.parse(["rollback"]).run_id is None
+    with pytest.raises(errors.UsageError, match="two runs to undo"):
+        parser.parse(["rollback", "6f1c", "--run", "9a9a"])

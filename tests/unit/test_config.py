@@ -89,6 +89,7 @@ def test_design_example_parses() -> None:
             "schedules[m].timezone",
         ),
         ({"surprise": 1}, "configuration.surprise"),
+        ({"slack": {"approvals": {"canary": "yes"}}}, "slack.approvals.canary"),
     ],
 )
 def test_invalid_configuration_names_the_key(document: object, key: str) -> None:
@@ -112,3 +113,8 @@ def test_unreadable_and_malformed_files_are_configuration_errors(tmp_path: Path)
 )
 def test_durations_parse(text: object, seconds: float) -> None:
     assert durations.parse(text, key="k") == seconds
+
+
+def test_the_canary_pause_is_off_by_default_and_turned_on_by_slack_approvals_canary() -> None:
+    assert config.parse({}).slack.approvals.canary is False
+    assert config.parse({"slack": {"approvals": {"canary": True}}}).slack.approvals.canary is True

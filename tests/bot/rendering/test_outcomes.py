@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from bot import commandline
 from bot.rendering import blocks, outcomes
-from commands.cli import dispatch
 from commands.values import errors, events, results, workloads
 
 
@@ -81,11 +83,15 @@ def test_progress_shows_step_counts_and_warnings() -> None:
     assert len(warnings) == outcomes.MAX_PROGRESS_NOTES
 
 
+def _version() -> commandline.Result:
+    def no_engine() -> Any:
+        raise AssertionError("version needs no engine")
+
+    return commandline.execute(commandline.parse(["version"]), no_engine)
+
+
 def test_version_result_renders_as_success() -> None:
-    assert (
-        outcomes.final(("version",), "U1", dispatch.version()).text
-        == ":white_check_mark: myctl 0.1.0"
-    )
+    assert outcomes.final(("version",), "U1", _version()).text == ":white_check_mark: myctl 0.1.0"
 
 
 # --------------------------------------------------------------------------- access

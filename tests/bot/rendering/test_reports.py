@@ -7,7 +7,7 @@ import datetime as dt
 from bot.rendering import blocks
 from bot.rendering import reports as rendering
 from commands.engine import reports, rollout
-from commands.values import results, workloads
+from commands.values import config, results, workloads
 from tests.support import slack_blocks
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -36,7 +36,7 @@ def _big_report() -> reports.Report:
         name="morning",
         generated_at=NOW,
         scope="all namespaces except kube-system; kinds Deployment",
-        kinds=reports.KINDS,
+        kinds=config.REPORT_KINDS,
         cache=reports.CacheHealth(
             True, "", results.CacheStats("2026-01-05T08:55:00Z", 300, 400, 2000, 90_000, True)
         ),

@@ -21,7 +21,7 @@ from bot.runs import delivery
 from bot.scheduling import scheduler
 from commands.engine import rebuild
 from commands.engine.context import Engine
-from commands.kube import client, lease
+from commands.kube import client, lease, lease_api
 from commands.state import store as state_store
 from commands.values import settings
 from tests.support import controlplane as cp
@@ -62,7 +62,9 @@ class Tracker:
 def _elector(
     plane: cp.ControlPlane, ns: str, who: str, tracker: Tracker, kubeconfig: Path | None = None
 ) -> lease.LeaderElector:
-    backend = lease.connect(str(kubeconfig or plane.kubeconfig), None, ns, "myctl-scheduler", FAST)
+    backend = lease_api.connect(
+        str(kubeconfig or plane.kubeconfig), None, ns, "myctl-scheduler", FAST
+    )
     return lease.LeaderElector(backend, who, timing=FAST, **tracker.callbacks(who))
 
 

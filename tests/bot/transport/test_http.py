@@ -185,7 +185,7 @@ def test_socket_mode_shares_the_apps_one_web_client(
     running = fast_bot()
     config = config_mod.from_environ(slack_environment(slack_emulator, socket_mode=True))
 
-    handler = socket_mode.handler(running.bot, config)
+    handler = socket_mode.handler(running.bot, config, ping_interval=0.1)
     try:
         web = handler.client.web_client
         assert web is running.bot.services.slack.client

@@ -82,18 +82,14 @@ def test_each_bot_has_its_own_registry() -> None:
 
     first.command_finished("check", 0)
     first.approval("cancelled")
-    first.hooks.delivery("ghcr", "busy")
     first.report_posted("morning")
     first.kube_error("PermissionDenied")
 
     assert first.commands_total("check", 0) == 1 and second.commands_total("check", 0) == 0
-    assert first.hooks.deliveries_total("ghcr", "busy") == 1
-    assert second.hooks.deliveries_total("ghcr", "busy") == 0
     text = first.render()
     assert 'myctl_bot_approvals_total{outcome="cancelled"} 1' in text.splitlines()
     assert 'myctl_bot_reports_posted_total{schedule="morning"} 1' in text.splitlines()
     assert 'myctl_bot_kube_api_errors_total{kind="PermissionDenied"} 1' in text.splitlines()
-    assert 'myctl_bot_hook_deliveries_total{result="busy",trigger="ghcr"} 1' in text.splitlines()
     assert 'outcome="cancelled"' not in second.render()
 
 

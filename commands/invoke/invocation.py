@@ -56,8 +56,7 @@ class Invocation:
 def settings_for(invocation: Invocation, environ: Mapping[str, str]) -> settings.Settings:
     """Configuration file (--config or MYCTL_CONFIG), then flags on top."""
     path = invocation.options.config or environ.get("MYCTL_CONFIG")
-    base = config.load_file(path) if path else settings.Settings()
-    return with_overrides(base, invocation)
+    return with_overrides(config.load(path), invocation)
 
 
 def with_overrides(base: settings.Settings, invocation: Invocation) -> settings.Settings:

@@ -1,4 +1,4 @@
-"""Run one parsed invocation on an engine. Shared by the terminal and by Slack; no click here."""
+"""Run one parsed invocation on an engine. Shared by the terminal, Slack and registry hooks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from commands.cli import invocation
 from commands.engine import check, orchestrate, rebuild, restart, rollback, select
 from commands.engine.context import Engine
+from commands.invoke import invocation
 from commands.state import rollbacks
 from commands.values import errors, results
 
@@ -49,12 +49,16 @@ def version() -> Message:
 
 def execute(
     inv: invocation.Invocation,
-    engine: Engine,
+    make_engine: Callable[[], Engine],
     confirm: Confirm,
     *,
     history: rollbacks.RunHistory | None = None,
 ) -> Result:
-    """Run `inv`. `history` is the audit trail (a `StateStore`): `rollback` reads it."""
+    """Run `inv` on the engine `make_engine()` builds (`version` needs none, nor a cluster).
+    `history` is the audit trail (a `StateStore`): `rollback` reads it."""
+    if inv.command == "version":
+        return version()
+    engine = make_engine()
     if inv.command == "check":
         return check.run(engine)
     if inv.command == "rebuild":

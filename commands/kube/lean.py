@@ -1,0 +1,78 @@
+"""Import the parts of the official client myctl uses, without its ~720 model modules.
+
+`import kubernetes` (or any `kubernetes.client.…` submodule) runs the packages' `__init__`,
+which imports every generated API class and model: ~0.45 s of a CLI process that then sends
+one GET. myctl sends and reads plain JSON through `ApiClient.call_api`, so it needs only
+`configuration`, `api_client`, `rest`, `exceptions` and `kubernetes.config`.
+
+`load()` registers the three packages (`kubernetes`, `kubernetes.client`,
+`kubernetes.client.models`) as lazy modules whose submodules import normally; the first access
+to any other attribute (`client.CoreV1Api`, `models.V1Pod`, as tests and other libraries do)
+runs the real `__init__` then, so nothing that expects the full client breaks. When
+`kubernetes` is already imported, `load()` changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+_PACKAGES = ("kubernetes", "kubernetes.client", "kubernetes.client.models")
+_lock = threading.RLock()
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose `__init__` runs on the first access to a name it would define."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        here = Path(self.__path__[0])
+        if (here / f"{attr}.py").exists() or (here / attr / "__init__.py").exists():
+            return importlib.import_module(f"{self.__name__}.{attr}")
+        with _lock:
+            namespace = self.__dict__
+            if not namespace.get("_lean_complete"):
+                namespace["_lean_complete"] = True
+                init = here / "__init__.py"
+                exec(
+                    compile(init.read_text(), str(init), "exec"), namespace
+                )  # the package's own code
+                return getattr(self, attr)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+
+
+def load() -> None:
+    with _lock:
+        if "kubernetes" in sys.modules:
+            return
+        spec = importlib.util.find_spec("kubernetes")
+        if spec is None or spec.origin is None:
+            return  # not installed: the import that follows raises the usual error
+        root = Path(spec.origin).parent
+        for name in _PACKAGES:
+            path = root.joinpath(*name.split(".")[1:])
+            module = _LazyPackage(name)
+            module.__path__ = [str(path)]
+            module.__file__ = str(path / "__init__.py")
+            module.__package__ = name
+            module.__spec__ = importlib.machinery.ModuleSpec(
+                name, None, origin=module.__file__, is_package=True
+            )
+            module.__spec__.submodule_search_locations = [str(path)]
+            sys.modules[name] = module
+            parent, _, child = name.rpartition(".")
+            if parent:
+                setattr(sys.modules[parent], child, module)
+        client = sys.modules["kubernetes.client"]
+        configuration = importlib.import_module("kubernetes.client.configuration")
+        api_client = importlib.import_module("kubernetes.client.api_client")
+        # kubernetes.config does `from kubernetes.client import ApiClient, Configuration`.
+        client.__dict__["Configuration"] = configuration.Configuration
+        client.__dict__["ApiClient"] = api_client.ApiClient
