@@ -146,8 +146,8 @@ class Metrics:
     def step_seconds(self, step: str, seconds: float) -> None:
         self._steps.labels(step).observe(seconds)
 
-    def timed(self, report: events.Reporter, monotonic: Callable[[], float]) -> events.Reporter:
-        """`report`, also observing each step's duration (StepStarted → StepFinished)."""
+    def step_timer(self, monotonic: Callable[[], float]) -> events.Reporter:
+        """A reporter that observes each step's duration (StepStarted → StepFinished)."""
         started: dict[str, float] = {}
         lock = threading.Lock()
 
@@ -160,7 +160,6 @@ class Metrics:
                     begun = started.pop(event.step, None)
                 if begun is not None:
                     self.step_seconds(event.step, monotonic() - begun)
-            report(event)
 
         return observe
 

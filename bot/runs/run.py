@@ -130,6 +130,9 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
     )
     logs.bind_run(run_id=run_id, command=job.command, user=talk.user, channel=talk.channel)
     log.info("run started: %s (%s)", job.command, job.source)
+    observe: events.Reporter = events.discard
+    if pipeline.metrics is not None:
+        observe = pipeline.metrics.step_timer(pipeline.clock.monotonic)
     live: progress.SlackProgress | None = None
     if job.live:
         live = progress.SlackProgress(
@@ -138,14 +141,12 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
             user=talk.user,
             clock=pipeline.clock,
             interval=pipeline.progress_interval,
+            observe=observe,
         )
         live.begin(talk.update if talk.started else talk.start)
         _link(pipeline, run_id, talk)
-    report: events.Reporter = live or events.discard
-    if pipeline.metrics is not None:
-        report = pipeline.metrics.timed(report, pipeline.clock.monotonic)
     try:
-        outcome = job.work(report)
+        outcome = job.work(live or observe)
     except Exception as exc:
         if pipeline.metrics is not None and isinstance(exc, errors.ClusterError):
             pipeline.metrics.kube_error(type(exc).__name__)
