@@ -13,6 +13,7 @@ stopped; then the transport closes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -152,6 +153,14 @@ def run(environ: Mapping[str, str]) -> int:
     return errors.EXIT_OK
 
 
+def _secrets(environ: Mapping[str, str]) -> list[str]:
+    """The credentials' values, to mask in every log line: Slack's and each trigger's."""
+    names = list(config_mod.SECRET_VARIABLES)
+    with contextlib.suppress(errors.MyctlError):  # `run` reports it (exit 2)
+        names += [t.secret_env for t in values_config.load(environ.get("MYCTL_CONFIG")).triggers]
+    return [environ.get(name, "") for name in names]
+
+
 def main() -> None:
     environ = os.environ
     try:
@@ -159,8 +168,7 @@ def main() -> None:
     except errors.MyctlError as exc:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    secrets = [environ.get(name, "") for name in config_mod.SECRET_VARIABLES]
-    logs.configure(log_format, environ.get("MYCTL_LOG_LEVEL", "INFO"), secrets=secrets)
+    logs.configure(log_format, environ.get("MYCTL_LOG_LEVEL", "INFO"), secrets=_secrets(environ))
     code = run(environ)
     # Jobs still running past the grace period are already marked interrupted; their worker
     # threads must not hold the process (concurrent.futures joins its threads at exit).
