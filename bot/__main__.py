@@ -2,34 +2,68 @@
 
 Start order: read the configuration and validate every schedule (a bad one is exit 2 naming it,
 before anything connects), build the app (state store, token check, interrupted runs), start
-the schedules (Lease campaign), then the transport. Stopping releases the Lease.
+the schedules (Lease campaign), then the transport.
+
+Stopping (SIGTERM or Ctrl-C; docs/operations.md): `/readyz` turns false and the job runner
+drains — new commands get the busy answer, registry hooks a 503 with Retry-After — while the
+transport keeps answering; running jobs get MYCTL_SHUTDOWN_GRACE_SECONDS to finish; what is
+left is marked interrupted (its message says so); the Lease is released and the scheduler
+stopped; then the transport closes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot import app as app_mod
 from bot import config as config_mod
+from bot import logs
 from bot.transport import http, socket_mode
 from commands.values import config as values_config
 from commands.values import errors, settings
 from commands.values import triggers as trigger_values
 
 if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
     from bot.scheduling import scheduler
 
 log = logging.getLogger("bot")
 
 
+# Seconds between checks of the stop flag by the main thread: how late a signal may be noticed.
+STOP_POLL = 0.2
+_stopping = threading.Event()
+
+
 def _stop(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # the same orderly shutdown as Ctrl-C
+    _stopping.set()  # the main thread drains; a handler must not do the work itself
+
+
+def _wait_for_stop() -> None:
+    try:
+        while not _stopping.wait(STOP_POLL):
+            pass
+    except KeyboardInterrupt:  # Ctrl-C: the same orderly stop as SIGTERM
+        pass
+
+
+def _drain(bot: app_mod.Bot, grace: float) -> None:
+    runner = bot.services.runner
+    runner.drain()
+    log.info("stopping: draining %d running jobs (grace %.0f s)", runner.depth, grace)
+    if runner.wait_idle(grace):
+        log.info("stopping: every job finished")
+    else:
+        log.warning("stopping: %d jobs still running after %.0f s", runner.depth, grace)
 
 
 def _start_schedules(
@@ -82,41 +116,66 @@ def run(environ: Mapping[str, str]) -> int:
         print(f"myctl-bot: cannot start: {exc}", file=sys.stderr)
         return errors.EXIT_USAGE
     schedules: scheduler.Schedules | None = None
-    health: http.HttpServer | None = None
+    server: http.HttpServer | None = None
+    socket: SocketModeHandler | None = None
+    _stopping.clear()
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         if options is not None:
             schedules = _start_schedules(environ, loaded, bot, config, options)
         if config.socket_mode:
             # Probes (deploy/base/deployment.yaml) and metrics need HTTP in Socket Mode too.
-            health = http.HttpServer(bot, config.port, health_only=True).start()
-            log.info("health endpoints on port %d", health.port)  # and registry hooks
+            server = http.HttpServer(bot, config.port, health_only=True).start()
+            log.info("health endpoints on port %d", server.port)  # and registry hooks
             log.info("starting in Socket Mode via %s", config.api_url)
-            socket_mode.handler(bot, config).start()  # type: ignore[no-untyped-call]
+            socket = socket_mode.handler(bot, config)
+            socket.connect()  # type: ignore[no-untyped-call]
         else:
-            server = http.HttpServer(bot, config.port)
+            server = http.HttpServer(bot, config.port).start()
             log.info("listening for HTTP on port %d", server.port)
-            server.serve_forever()
+        _wait_for_stop()
+        _drain(bot, config.grace_seconds)
     except errors.MyctlError as exc:
         print(f"myctl-bot: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        log.info("stopping")
     finally:
+        # Marks what is left interrupted (bot.close) before the Lease goes, so the next leader
+        # never sees a run of ours "running"; the transport closes last.
+        bot.close()
         if schedules is not None:
             schedules.stop()
-        if health is not None:
-            health.stop()
-        bot.close()
+        if socket is not None:
+            socket.close()  # type: ignore[no-untyped-call]
+        if server is not None:
+            server.stop()
+        log.info("stopped")
     return errors.EXIT_OK
 
 
+def _secrets(environ: Mapping[str, str]) -> list[str]:
+    """The credentials' values, to mask in every log line: Slack's and each trigger's."""
+    names = list(config_mod.SECRET_VARIABLES)
+    with contextlib.suppress(errors.MyctlError):  # `run` reports it (exit 2)
+        names += [t.secret_env for t in values_config.load(environ.get("MYCTL_CONFIG")).triggers]
+    return [environ.get(name, "") for name in names]
+
+
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("MYCTL_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    sys.exit(run(os.environ))
+    environ = os.environ
+    try:
+        log_format = config_mod.log_format(environ)
+    except errors.MyctlError as exc:
+        print(f"myctl-bot: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    logs.configure(log_format, environ.get("MYCTL_LOG_LEVEL", "INFO"), secrets=_secrets(environ))
+    code = run(environ)
+    # Jobs still running past the grace period are already marked interrupted; their worker
+    # threads must not hold the process (concurrent.futures joins its threads at exit).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

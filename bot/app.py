@@ -78,9 +78,12 @@ class Bot:
     sweeper: sweeper_mod.Sweeper
     owner: str  # this replica's id (BotConfig.instance_id)
     hooks: hookruns.HookRuns | None = None  # registry triggers (`POST /hooks/NAME`), if any
+    watch: interrupted.Watch | None = None  # heartbeats and the stale-run sweep
 
     def close(self) -> None:
         self.sweeper.stop()
+        if self.watch is not None:
+            self.watch.stop()
         if self.hooks is not None:
             self.hooks.stop()
         canary.stop_waiting()  # a run paused after its canary stops now, not at its expiry
@@ -88,7 +91,8 @@ class Bot:
         # Runs still going are abandoned by this process: say so now, as the next start may
         # be a new pod with another POD_NAME that would never mark them.
         try:
-            interrupted.mark(self.services.slack, self.services.store, self.owner)
+            marked = interrupted.mark(self.services.slack, self.services.store, self.owner)
+            self.services.metrics.runs_interrupted("shutdown", marked)
         except Exception as exc:
             log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
         self.services.store.close()
@@ -120,6 +124,7 @@ def build(
     slack = delivery.Slack(client, counters)
     runner = jobs.JobRunner(config.job_workers, config.job_queue)
     counters.queue_depth = lambda: runner.depth
+    runner.rejected = counters.job_rejected
 
     cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
     environ: Mapping[str, str] = (
@@ -142,6 +147,7 @@ def build(
                 lambda: values_config.load(config.myctl_config).slack.approvals,
                 clock,
             ),
+            metrics=counters,
         ),
         environ=environ,
         clock=clock,
@@ -159,7 +165,7 @@ def build(
             # 10 ms per ack, and queueing behind those 5 threads in a burst.
             process_before_response=True,
         )
-        interrupted.mark(slack, store, config.instance_id)
+        counters.runs_interrupted("restart", interrupted.mark(slack, store, config.instance_id))
     except BaseException:
         store.close()
         raise
@@ -182,6 +188,17 @@ def build(
             respond(text=busy.text, response_type="ephemeral", replace_original=False)
 
     sweep = sweeper_mod.Sweeper(services, config.approval_sweep_seconds).start()
-    ready = health.Readiness(slack, cluster, clock)
+    ready = health.Readiness(
+        slack, cluster, clock, draining=lambda: runner.draining, kube_error=counters.kube_error
+    )
     hooks = hookruns.build(services, loaded.triggers, secrets) if loaded.triggers else None
-    return Bot(app, services, ready, sweep, config.instance_id, hooks)
+    watch = interrupted.Watch(
+        slack,
+        store,
+        clock,
+        owner=config.instance_id,
+        interval=config.heartbeat_seconds,
+        stale_after=config.stale_run_seconds,
+        counted=lambda n: counters.runs_interrupted("stale", n),
+    ).start()
+    return Bot(app, services, ready, sweep, config.instance_id, hooks, watch)

@@ -24,6 +24,17 @@ DEFAULT_JOB_QUEUE = 16
 # Seconds between sweeps that expire approval requests. Thirty: an expired request's message
 # says so within half a minute, and a late click is refused at once anyway (checked on click).
 DEFAULT_APPROVAL_SWEEP_SECONDS = 30.0
+# Seconds running jobs get to finish after SIGTERM before they are marked interrupted. 25: below
+# the pod's terminationGracePeriodSeconds (40 in deploy/), leaving time to mark and release.
+DEFAULT_GRACE_SECONDS = 25.0
+# Seconds between heartbeats of this replica's runs (and sweeps for other replicas' stale runs).
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+# Seconds without a heartbeat after which a run's owner counts as dead: six missed beats, so a
+# slow replica (a long GC pause, a database failover) is not declared dead.
+DEFAULT_STALE_RUN_SECONDS = 60.0
+LOG_FORMATS = ("text", "json")
+# Variables whose values are credentials: masked in every log line (bot/logs.py).
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
 
 class MissingSetting(errors.ConfigError):
@@ -47,6 +58,9 @@ class BotConfig:
     # carry it, so at start it marks only its own unfinished runs as interrupted.
     instance_id: str = ""
     approval_sweep_seconds: float = DEFAULT_APPROVAL_SWEEP_SECONDS
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    stale_run_seconds: float = DEFAULT_STALE_RUN_SECONDS
 
     @property
     def socket_mode(self) -> bool:
@@ -121,7 +135,18 @@ def from_environ(environ: Mapping[str, str]) -> BotConfig:
         approval_sweep_seconds=_seconds(
             environ, "MYCTL_APPROVAL_SWEEP_SECONDS", DEFAULT_APPROVAL_SWEEP_SECONDS
         ),
+        grace_seconds=_seconds(environ, "MYCTL_SHUTDOWN_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+        heartbeat_seconds=_seconds(environ, "MYCTL_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
+        stale_run_seconds=_seconds(environ, "MYCTL_STALE_RUN_SECONDS", DEFAULT_STALE_RUN_SECONDS),
     )
+
+
+def log_format(environ: Mapping[str, str]) -> str:
+    """MYCTL_LOG_FORMAT: `text` (default, for terminals) or `json` (one object per line)."""
+    value = (environ.get("MYCTL_LOG_FORMAT") or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise errors.ConfigError(f"MYCTL_LOG_FORMAT: expected text or json, got {value!r}")
+    return value
 
 
 def schedule_options(environ: Mapping[str, str]) -> scheduler.Options:

@@ -86,6 +86,10 @@ def build(
         )
 
     def has_room() -> bool:
+        # A draining replica (graceful stop, bot/jobs.py) answers 503 + Retry-After: the
+        # registry retries, and another replica takes the delivery.
+        if services.runner.draining:
+            return False
         return services.runner.depth + driver.waiting < services.runner.capacity
 
     def audit(trigger: triggers.Trigger, response: handler.Response) -> None:

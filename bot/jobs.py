@@ -3,12 +3,18 @@
 Why not bolt's listener executor: its threads must stay free to ack new requests within 3 s,
 and a 30-minute `restart --wait` would hold one. Why bounded: an unbounded queue turns a burst
 into runs that start long after anyone is watching; a full runner answers "busy" at once.
+
+Draining (graceful stop, docs/operations.md): after `drain()` the runner takes nothing new —
+commands and clicks get the busy answer, registry hooks a 503 with Retry-After (they check
+`has_room()`) — while the jobs it already holds run on; `wait_idle` waits for them.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -20,12 +26,19 @@ class JobRunner:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="myctl-job")
         self.capacity = workers + queue
         self._slots = threading.BoundedSemaphore(self.capacity)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._accepted = 0
+        self._draining = False
+        # Told of every refusal with its reason (`full` or `draining`): the rejection metric.
+        self.rejected: Callable[[str], None] = lambda _reason: None
 
     def try_submit(self, job: Callable[[], None]) -> Future[None] | None:
-        """Run `job` on a worker, or return None at once when the runner is full."""
+        """Run `job` on a worker, or return None at once when the runner is full or draining."""
+        if self._draining:
+            self.rejected("draining")
+            return None
         if not self._slots.acquire(blocking=False):
+            self.rejected("full")
             return None
         with self._lock:
             self._accepted += 1
@@ -33,11 +46,13 @@ class JobRunner:
             return self._executor.submit(self._run, job)
         except RuntimeError:  # shut down
             self._release()
+            self.rejected("draining")
             return None
 
     def _run(self, job: Callable[[], None]) -> None:
         try:
-            job()
+            # A fresh context per job: log fields a run binds (bot/logs.py) end with it.
+            contextvars.Context().run(job)
         except Exception:
             # A job reports its own errors to Slack; this only keeps the slot accounting right.
             log.exception("job failed")
@@ -47,6 +62,7 @@ class JobRunner:
     def _release(self) -> None:
         with self._lock:
             self._accepted -= 1
+            self._lock.notify_all()
         self._slots.release()
 
     @property
@@ -55,6 +71,30 @@ class JobRunner:
         with self._lock:
             return self._accepted
 
+    @property
+    def draining(self) -> bool:
+        """True once the replica is stopping: nothing new is taken."""
+        return self._draining
+
+    def has_room(self) -> bool:
+        """Whether a job submitted now would be taken (registry hooks answer 503 if not)."""
+        return not self._draining and self.depth < self.capacity
+
+    def drain(self) -> None:
+        self._draining = True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for every accepted job to finish; True if they did."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._accepted > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
     def shutdown(self, wait: bool = False) -> None:
         # Without waiting, queued jobs are dropped: nobody would see their outcome anyway.
+        self._draining = True
         self._executor.shutdown(wait=wait, cancel_futures=not wait)

@@ -50,6 +50,7 @@ def on_click(
         answer = outcomes.click_store_down()
         respond(text=answer.text, response_type="ephemeral", replace_original=False)
         return decision.ActionOutcome(decision.OutcomeKind.REFUSED, None, reason="store_down")
+    services.metrics.approval(outcome.kind.value)
     if outcome.execute and outcome.approval is not None:
         if waves.is_canary(outcome.approval):
             pass  # the paused run reads the decision from the store and goes on (canary.py)

@@ -32,7 +32,10 @@ class Sweeper:
     def sweep(self) -> int:
         services = self._services
         try:
-            return len(decision.expire(services.slack, services.store, services.clock.now()))
+            expired = len(decision.expire(services.slack, services.store, services.clock.now()))
+            for _ in range(expired):
+                services.metrics.approval("expired")
+            return expired
         except Exception as exc:
             # A database or Slack hiccup: the next sweep tries again.
             log.warning("approval expiry sweep failed: %s", type(exc).__name__)

@@ -37,8 +37,12 @@ class SlackProgress:
         clock: clock_mod.Clock,
         interval: float = throttle.DEFAULT_INTERVAL,
         schedule: throttle.Schedule = throttle.thread_timer,
+        observe: events.Reporter = events.discard,
     ) -> None:
         self._send = send
+        # Also told of every event (the step-duration metric); this object stays the reporter
+        # itself, which the canary pause recognises (bot/approvals/canary.py).
+        self._observe = observe
         self._lock = threading.Lock()
         self._state = outcomes.Progress(argv=tuple(argv), user=user)
         self._counts: Counter[events.Outcome] = Counter()
@@ -57,6 +61,7 @@ class SlackProgress:
         self._throttle.mark_sent()
 
     def __call__(self, event: events.Event) -> None:
+        self._observe(event)
         with self._lock:
             state = self._state
             if isinstance(event, events.StepStarted):

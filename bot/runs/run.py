@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot import commandline
+from bot import commandline, logs
+from bot import metrics as metrics_mod
 from bot.rendering import blocks, outcomes, waves
 from bot.runs import delivery, progress
 from commands.engine import context
@@ -80,6 +81,7 @@ class Pipeline:
     clock: clock_mod.Clock
     progress_interval: float = 1.0
     finishing: Finishing | None = None
+    metrics: metrics_mod.Metrics | None = None  # step durations, Kubernetes errors
 
 
 def engine_job(
@@ -129,6 +131,11 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
     if run_id is None and job.command in commandline.MUTATING_COMMANDS and not job.dry_run:
         talk.ephemeral(outcomes.final_unaudited(job.argv, talk.user))  # never a change unaudited
         return errors.EXIT_FAILED
+    logs.bind_run(run_id=run_id, command=job.command, user=talk.user, channel=talk.channel)
+    log.info("run started: %s (%s)", job.command, job.source)
+    observe: events.Reporter = events.discard
+    if pipeline.metrics is not None:
+        observe = pipeline.metrics.step_timer(pipeline.clock.monotonic)
     live: progress.SlackProgress | None = None
     if job.live:
         live = progress.SlackProgress(
@@ -137,12 +144,15 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
             user=talk.user,
             clock=pipeline.clock,
             interval=pipeline.progress_interval,
+            observe=observe,
         )
         live.begin(talk.update if talk.started else talk.start)
         _link(pipeline, run_id, talk)
     try:
-        outcome = job.work(live or events.discard)
+        outcome = job.work(live or observe)
     except Exception as exc:
+        if pipeline.metrics is not None and isinstance(exc, errors.ClusterError):
+            pipeline.metrics.kube_error(type(exc).__name__)
         if live is None:
             line = blocks.command_line((job.command, *job.argv)).removeprefix("myctl ")
             trail.finish(run_id, errors.EXIT_FAILED, f"{line} failed: {exc}")
@@ -152,6 +162,8 @@ def run(pipeline: Pipeline, job: Job, talk: delivery.Delivery) -> int:
         if live is not None:
             live.close()
     trail.finish(run_id, outcome.exit_code, outcome.summary, outcome.details)
+    logs.bind_outcome(outcome.exit_code)
+    log.info("run finished: exit %d", outcome.exit_code)
     if outcome.final is not None:
         talk.finish(_finishing(pipeline, run_id, talk, outcome.final))
     return outcome.exit_code

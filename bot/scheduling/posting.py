@@ -63,4 +63,6 @@ def post(
 
     job = run.Job("report", (schedule.name,), "schedule", work, live=False)
     run.run(pipeline, job, delivery.Delivery(pipeline.slack, channel=channel, user=user))
+    if pipeline.metrics is not None:
+        pipeline.metrics.report_posted(schedule.name)
     return posted[0]

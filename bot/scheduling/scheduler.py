@@ -96,7 +96,9 @@ class Schedules:
         self.state_url = state_url
         self.identity = identity or default_identity()
         self.clock: clock_mod.Clock = clock or clock_mod.SystemClock()
-        self.pipeline = run.Pipeline(trail.Trail(store, owner=self.identity), slack, self.clock)
+        self.pipeline = run.Pipeline(
+            trail.Trail(store, owner=self.identity), slack, self.clock, metrics=slack.metrics
+        )
         self.elector: lease.LeaderElector | None = None
         self._lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Any constant works; it only has to be the same in every replica (PostgreSQL advisory lock key).
 MIGRATION_LOCK_KEY = 0x6D7963746C  # "myctl"
 
@@ -82,6 +82,9 @@ runs = sa.Table(
     sa.Column("message_channel", sa.String(64)),
     sa.Column("message_ts", sa.String(32)),
     sa.Column("permalink", sa.Text),
+    # The owner replica's last heartbeat while the run is "running" (commands/state/heartbeats.py);
+    # NULL until the first one, when `started_at` stands in for it.
+    sa.Column("heartbeat_at", UTCDateTime),
     sa.Index("ix_myctl_runs_started_at", "started_at"),
     sa.Index("ix_myctl_runs_state", "state"),
 )
@@ -152,8 +155,16 @@ def _v2(conn: sa.Connection) -> None:
     hook_deliveries.create(conn, checkfirst=True)
 
 
+def _v3(conn: sa.Connection) -> None:
+    """Version 3 adds `myctl_runs.heartbeat_at` (nullable: existing rows need no value)."""
+    if "heartbeat_at" in {col["name"] for col in sa.inspect(conn).get_columns(runs.name)}:
+        return  # a database created from these tables at an older stamp already has it
+    column = runs.c.heartbeat_at.type.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE {runs.name} ADD COLUMN heartbeat_at {column}"))
+
+
 # MIGRATIONS[n] brings a database from version n - 1 to n. Version 1 is the first schema.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {2: _v2}
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {2: _v2, 3: _v3}
 
 
 class SchemaTooNew(Exception):

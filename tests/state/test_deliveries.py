@@ -118,6 +118,6 @@ def test_a_version_1_database_is_migrated_to_hold_deliveries(
         conn.execute(schema.schema_version.insert().values(id=1, version=1))
     engine.dispose()
     with store_mod.StateStore(url, clock=clock) as store:
-        assert store.schema_version == schema.SCHEMA_VERSION == 2
+        assert store.schema_version == schema.SCHEMA_VERSION >= 2
         assert _claim(store, "d-1", clock.now())
         assert not _claim(store, "d-1", clock.now())

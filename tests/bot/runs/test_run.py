@@ -89,3 +89,19 @@ def test_a_job_that_shows_itself_gets_its_error_back_after_the_trail(
         (recorded,) = store.runs_since(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     assert (recorded.exit_code, recorded.summary) == (1, "report morning failed: API server down")
     assert slack_emulator.calls_to("chat.postMessage") == []
+
+
+def test_a_kubernetes_error_is_counted_by_kind(slack_emulator: SlackEmulator) -> None:
+    warned: list[str] = []
+    pipeline = _pipeline(slack_emulator, DownStore(), warned)
+    counters = metrics.Metrics()
+    pipeline = run.Pipeline(pipeline.trail, pipeline.slack, pipeline.clock, metrics=counters)
+
+    def forbidden(_report: events.Reporter) -> run.Outcome:
+        raise errors.PermissionDenied("patch", "deployments.apps", "shop")
+
+    talk = pipeline.slack.delivery(channel="C_OPS", user="U1")
+    code = run.run(pipeline, run.Job("restart", ("restart",), "slack", forbidden), talk)
+
+    assert code == errors.PermissionDenied.exit_code
+    assert 'myctl_bot_kube_api_errors_total{kind="PermissionDenied"} 1' in counters.render()
