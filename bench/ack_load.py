@@ -165,7 +165,12 @@ def one_round(
     start_rebuild(h)
     before = slack_ack.long_runs_in_progress(h) + rebuild_running(h)
     urls = [h.emulator.new_response_url() for _ in texts]
+    total, count = h.metric("myctl_bot_ack_seconds_sum"), h.metric("myctl_bot_ack_seconds_count")
     bot = Burst.of(load.burst(h.url, texts, urls))
+    own = (h.metric("myctl_bot_ack_seconds_sum") - total) / max(
+        h.metric("myctl_bot_ack_seconds_count") - count, 1
+    )
+    print(f"round: the bot's own ack (received → listener done), mean {common.ms(own)}")
     after = slack_ack.long_runs_in_progress(h) + rebuild_running(h)
     outcome = rebuild_outcome(h)
     h.wait_depth(stuck)
@@ -229,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workloads", type=int, default=10_000, help="what the rebuild scans")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--spare-workers", type=int, default=2)
+    parser.add_argument(
+        "--bot-env", action="append", default=[], help="KEY=VALUE for the bot process (diagnostic)"
+    )
     args = parser.parse_args(argv)
     stuck = args.long_runs - 1
     print(f"machine: {common.machine()}", flush=True)
@@ -236,7 +244,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = args.long_runs + args.spare_workers
     try:
         with (
-            slack_ack.harness(workers, args.commands + 20, None, False, configure) as h,
+            slack_ack.harness(
+                workers,
+                args.commands + 20,
+                None,
+                False,
+                configure,
+                dict(kv.split("=", 1) for kv in args.bot_env),
+            ) as h,
             bare_app(h.emulator.api_url) as bare_url,
         ):
             setup(h, args.workloads, stuck)

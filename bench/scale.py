@@ -66,7 +66,8 @@ def measure(plane: controlplane.ControlPlane, size: int, runs: int) -> list[obje
 def measure_cli(
     plane: controlplane.ControlPlane, size: int, runs: int, installed: str
 ) -> list[object]:
-    """Whole processes, interleaved run by run so load drifts hit every contender alike:
+    """Whole processes, interleaved run by run so load drifts hit every contender alike, as
+    "wall (CPU)" medians:
     `myctl select`/`check` from this checkout's (editable) install, from a regular install
     when `installed` names its `myctl`, and the live-scan script."""
     wanted = str(images.parse(scale_10k.app_image(7)))
@@ -78,15 +79,19 @@ def measure_cli(
         argvs += [[*base, "select", wanted], [*base, "check"]]
     script = [sys.executable, "-m", "bench.live_scan_script", str(plane.kubeconfig), wanted]
     argvs.append(script)
-    samples: list[list[float]] = [[] for _ in argvs]
+    walls: list[list[float]] = [[] for _ in argvs]
+    cpus: list[list[float]] = [[] for _ in argvs]
     for _ in range(runs + 1):  # the first round warms the page cache, untimed
         for index, argv in enumerate(argvs):
-            samples[index].append(common.run_timed(argv, env=env)[0])
-    medians = [common.Stats.of(times[1:]).median for times in samples]
+            wall, cpu = common.run_measured(argv, env=env)
+            walls[index].append(wall)
+            cpus[index].append(cpu)
+    medians = [common.Stats.of(times[1:]).median for times in walls]
+    cpu_medians = [common.Stats.of(times[1:]).median for times in cpus]
     scan = medians[-1]
     return [
         f"{size:,}",
-        *(common.ms(m) for m in medians),
+        *(f"{common.ms(m)} ({common.ms(c)})" for m, c in zip(medians, cpu_medians, strict=True)),
         f"{scan / medians[0]:.1f}×",
         f"{scan / medians[-3]:.1f}×",
     ]

@@ -150,6 +150,7 @@ def harness(
     backlog: int | None,
     in_process_bot: bool,
     configure: Callable[[Path], Path] = write_config,
+    bot_env: dict[str, str] | None = None,
 ) -> Iterator[Harness]:
     """Control plane + fake kubelet + emulator + the bot over HTTP; all stopped on exit.
 
@@ -166,7 +167,7 @@ def harness(
             if backlog is not None:
                 raise SystemExit("--listen-backlog needs --in-process-bot")
             url = stack.enter_context(
-                bot_process(plane, emulator, configure(tmp / "myctl.yaml"), workers, queue)
+                bot_process(plane, emulator, configure(tmp / "myctl.yaml"), workers, queue, bot_env)
             )
             yield Harness(plane, emulator, url, [])
             return
@@ -216,6 +217,7 @@ def bot_process(
     myctl_config: Path,
     workers: int,
     queue: int,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`python -m bot` in HTTP mode on a free port; yields its /slack/events URL."""
     tmp = myctl_config.parent
@@ -233,6 +235,7 @@ def bot_process(
         "MYCTL_BOT_JOB_QUEUE": str(queue),
         "MYCTL_INSTANCE_ID": "slack-bench",
         "MYCTL_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     log = (tmp / "bot.log").open("w")
     proc = subprocess.Popen(
