@@ -118,6 +118,28 @@ def run_timed(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[f
     return elapsed, proc.stdout
 
 
+def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one subprocess, which must exit 0.
+
+    CPU time is what the process itself costs; on a loaded machine wall time adds the wait
+    for a core. os.wait4 gives exactly this child's rusage."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True
+    )
+    assert proc.stderr is not None
+    # Reap it ourselves (not proc.wait()): wait4 hands back the child's own rusage. Its stderr
+    # is small (an error at most), so reading it after exit cannot block the child.
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    if code != 0:
+        raise RuntimeError(f"{argv[:4]}… exited {code}:\n{stderr[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 @dataclass(frozen=True)
 class Stats:
     median: float

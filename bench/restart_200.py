@@ -3,8 +3,10 @@ Target (docs/benchmarks.md): ≥ 10× faster.
 
     .venv/bin/python -m bench.restart_200 [--targets 200] [--runs 3]
 
-kubectl comes from scripts/kubectl-build (built from Go modules, cached). If it cannot be built,
-the baseline falls back to one `myctl restart` process per Deployment, and the table says so.
+kubectl is `--kubectl` (default /usr/bin/kubectl when it exists), else scripts/kubectl-build
+(built from Go modules, cached). If neither is there, the baseline falls back to one
+`myctl restart` process per Deployment, and the table says so. Both contenders are whole
+processes; the kubectl loop is repeated `--loops` times and medians are compared.
 kube-controller-manager runs, so every restart makes the deployment controller roll a new
 ReplicaSet on the same cores, for both contenders alike. Deployments have replicas 0: pods are
 irrelevant to the cost of issuing the restart, and no kubelet runs.
@@ -24,14 +26,16 @@ from bench import common
 from commands.engine import restart
 from commands.engine.context import Engine
 from commands.kube import client, port
-from commands.values import settings, workloads
+from commands.values import requests, settings, workloads
 from tests.support import controlplane
 
 NAMESPACES = 4
 RESTARTED_AT = port.RESTARTED_AT
 
 
-def kubectl_binary() -> Path | None:
+def kubectl_binary(given: str) -> Path | None:
+    if given:
+        return Path(given)
     proc = subprocess.run(
         ["bash", str(common.KUBECTL_BUILD)], capture_output=True, text=True, check=False
     )
@@ -77,14 +81,17 @@ def changed_all(before: dict[str, str], after: dict[str, str], targets: Sequence
     return all(after[t] and after[t] != before[t] for t in targets)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each myctl variant")
+    parser.add_argument("--runs", type=int, default=5, help="rounds: myctl run + baseline loop")
     parser.add_argument("--sample", type=int, default=20, help="one-myctl-per-target sample")
-    args = parser.parse_args()
+    default_kubectl = "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else ""
+    parser.add_argument("--kubectl", default=default_kubectl, help="'' = scripts/kubectl-build")
+    parser.add_argument("--skip-in-process", action="store_true", help="whole processes only")
+    args = parser.parse_args(argv)
     print(f"machine: {common.machine()}", flush=True)
-    kubectl = kubectl_binary()
+    kubectl = kubectl_binary(args.kubectl)
     namespaces = [f"restart-{n}" for n in range(NAMESPACES)]
     objects = [
         common.deployment(
@@ -100,84 +107,103 @@ def main() -> int:
         wait_settled(plane, namespaces)
         env = common.child_env(KUBECONFIG=str(plane.kubeconfig))
         base = [common.MYCTL, "--kubeconfig", str(plane.kubeconfig), "--progress", "none"]
-        rows: list[list[object]] = []
+        argv = [*base, "restart", "--max-targets", str(args.targets), "--concurrency", "8"]
+        if kubectl is not None:
+            kargs = [str(kubectl), "--cache-dir", str(Path(tmp) / "kube-cache")]
+            # Untimed: fill kubectl's discovery cache, as on any workstation that used it before.
+            common.run_timed([*kargs, "api-resources"], env=env)
+            label = f"`{kubectl} rollout restart deployment/NAME -n NS`, one process each"
+        else:
+            label = "FALLBACK (no kubectl): one `myctl restart NS/deployment/NAME` process each"
 
-        # ---- myctl: one process, all targets, 8 in parallel (the documented way)
-        myctl_times = []
+        def baseline(target: str, cli_target: str) -> list[str]:
+            ns, name = target.split("/")
+            if kubectl is None:
+                return [*base, "restart", cli_target]
+            return [*kargs, "rollout", "restart", f"deployment/{name}", "-n", ns]
+
+        # ---- side by side, `--runs` rounds: one myctl process for all targets (8 in parallel,
+        # the documented way), then the baseline loop, one process per Deployment.
+        myctl_times: list[float] = []
+        loops: list[float] = []
+        per: list[float] = []
         for _ in range(args.runs):
             before = stamps(plane, namespaces)
             next_second()
-            argv = [*base, "restart", "--max-targets", str(args.targets), "--concurrency", "8"]
-            elapsed, _out = common.run_timed([*argv, *cli_targets], env=env)
+            myctl_times.append(common.run_timed([*argv, *cli_targets], env=env)[0])
             assert changed_all(before, stamps(plane, namespaces), targets), "myctl missed some"
-            myctl_times.append(elapsed)
+            before = stamps(plane, namespaces)
+            next_second()
+            round_per = [
+                common.run_timed(baseline(t, c), env=env)[0]
+                for t, c in zip(targets, cli_targets, strict=True)
+            ]
+            assert changed_all(before, stamps(plane, namespaces), targets), "baseline missed some"
+            per.extend(round_per)
+            loops.append(sum(round_per))
+            print(f"round: myctl {myctl_times[-1]:.2f} s, baseline {loops[-1]:.2f} s", flush=True)
         myctl = common.Stats.of(myctl_times)
-        label = f"`myctl restart` {args.targets} targets, --concurrency 8 (one process)"
-        rows.append([label, f"{myctl.median:.2f} s", f"{myctl.n} runs, min {myctl.minimum:.2f} s"])
+        loop = common.Stats.of(loops)
+        per_s = common.Stats.of(per)
+        rows: list[list[object]] = [
+            [
+                f"`myctl restart` {args.targets} targets, --concurrency 8 (one process)",
+                f"{myctl.median:.2f} s",
+                f"{myctl.n} runs, min {myctl.minimum:.2f} s, max {max(myctl_times):.2f} s",
+            ],
+            [
+                label,
+                f"{loop.median:.2f} s",
+                f"{loop.n} loops, min {loop.minimum:.2f} s; per process median "
+                f"{common.ms(per_s.median)}, p90 {common.ms(per_s.p90)}",
+            ],
+            [
+                "**ratio (baseline loop / `myctl restart`), medians**",
+                f"**{loop.median / myctl.median:.1f}×**",
+                "target ≥ 10×",
+            ],
+        ]
 
         # ---- the same through the engine in-process (no interpreter start, no imports)
-        cluster = client.connect(str(plane.kubeconfig), None)
-        refs = tuple(workloads.parse_target(t, "default") for t in cli_targets)
-        for concurrency in (8, 1):
-            engine = Engine(cluster=cluster, settings=settings.Settings())
-            request = restart.Request(refs, concurrency=concurrency, max_targets=len(refs))
-            runs = []
-            for _ in range(args.runs):
-                next_second()
-                t0 = time.perf_counter()
-                result = restart.run(engine, request)
-                runs.append(time.perf_counter() - t0)
-                assert result.exit_code == 0, result.summary()
-            s = common.Stats.of(runs)
-            label = f"engine `restart.run` in-process, concurrency {concurrency}"
-            rows.append([label, f"{s.median:.2f} s", f"{s.n} runs"])
-        cluster.close()
-
-        # ---- baseline: one process per Deployment, sequentially
-        before = stamps(plane, namespaces)
-        next_second()
-        if kubectl is not None:
-            cache_dir = str(Path(tmp) / "kube-cache")
-            kargs = [str(kubectl), "--cache-dir", cache_dir]
-            # Untimed: fill kubectl's discovery cache, as on any workstation that used it before.
-            common.run_timed([*kargs, "api-resources"], env=env)
-            label = "`kubectl rollout restart deployment/NAME -n NS`, one process per Deployment"
-            per = []
-            for t in targets:
-                ns, name = t.split("/")
-                cmd = [*kargs, "rollout", "restart", f"deployment/{name}", "-n", ns]
-                per.append(common.run_timed(cmd, env=env)[0])
-        else:
-            label = (
-                "FALLBACK (kubectl build failed): one `myctl restart NS/deployment/NAME` "
-                "process per Deployment"
-            )
-            per = [common.run_timed([*base, "restart", t], env=env)[0] for t in cli_targets]
-        assert changed_all(before, stamps(plane, namespaces), targets), "baseline missed some"
-        loop = sum(per)
-        per_s = common.Stats.of(per)
-        note = f"1 loop; per process median {common.ms(per_s.median)}, p90 {common.ms(per_s.p90)}"
-        rows.append([label, f"{loop:.2f} s", note])
+        if not args.skip_in_process:
+            cluster = client.connect(str(plane.kubeconfig), None)
+            refs = tuple(workloads.parse_target(t, "default") for t in cli_targets)
+            for concurrency in (8, 1):
+                engine = Engine(cluster=cluster, settings=settings.Settings())
+                options = requests.RestartOptions(concurrency=concurrency, max_targets=len(refs))
+                request = restart.Request(refs, options=options)
+                runs = []
+                for _ in range(args.runs):
+                    next_second()
+                    t0 = time.perf_counter()
+                    result = restart.run(engine, request)
+                    runs.append(time.perf_counter() - t0)
+                    assert result.exit_code == 0, result.summary()
+                s = common.Stats.of(runs)
+                label = f"engine `restart.run` in-process, concurrency {concurrency}"
+                rows.append([label, f"{s.median:.2f} s", f"{s.n} runs"])
+            cluster.close()
 
         # ---- for scale: what one myctl process per target would cost (a sample)
-        sample = cli_targets[: args.sample]
-        single = [common.run_timed([*base, "restart", t], env=env)[0] for t in sample]
-        one = common.Stats.of(single)
-        rows.append(
-            [
-                f"one `myctl restart` process per Deployment ({len(sample)} sampled)",
-                f"~{one.median * args.targets:.1f} s (extrapolated to {args.targets})",
-                f"per process median {common.ms(one.median)}, p90 {common.ms(one.p90)}",
-            ]
-        )
-        ratio = f"**{loop / myctl.median:.1f}×**"
-        rows.append(["**ratio (baseline loop / `myctl restart`), medians**", ratio, "target ≥ 10×"])
+        if args.sample:
+            sample = cli_targets[: args.sample]
+            one = common.Stats.of(
+                [common.run_timed([*base, "restart", t], env=env)[0] for t in sample]
+            )
+            rows.append(
+                [
+                    f"one `myctl restart` process per Deployment ({len(sample)} sampled)",
+                    f"~{one.median * args.targets:.1f} s (extrapolated to {args.targets})",
+                    f"per process median {common.ms(one.median)}, p90 {common.ms(one.p90)}",
+                ]
+            )
 
         common.table(
             f"restart {args.targets} Deployments ({NAMESPACES} namespaces, controllers running)",
             ["what", "wall", "notes"],
             rows,
         )
+        print(f"finished: {common.machine()}")
     return 0
 
 

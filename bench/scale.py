@@ -24,7 +24,6 @@ from tests.support import controlplane
 
 ROW = ["workloads", "rebuild wall", "peak RSS", "stored bytes", "shards", "select (cache)",
        "live scan", "ratio", "requests (cache)"]  # fmt: skip
-CLI_ROW = ["workloads", "`myctl select`", "`myctl check`", "live-scan script", "select vs script"]
 
 
 def measure(plane: controlplane.ControlPlane, size: int, runs: int) -> list[object]:
@@ -64,31 +63,53 @@ def measure(plane: controlplane.ControlPlane, size: int, runs: int) -> list[obje
     ]
 
 
-def measure_cli(plane: controlplane.ControlPlane, size: int, runs: int) -> list[object]:
+def measure_cli(
+    plane: controlplane.ControlPlane, size: int, runs: int, installed: str
+) -> list[object]:
+    """Whole processes, interleaved run by run so load drifts hit every contender alike, as
+    "wall (CPU)" medians:
+    `myctl select`/`check` from this checkout's (editable) install, from a regular install
+    when `installed` names its `myctl`, and the live-scan script."""
     wanted = str(images.parse(scale_10k.app_image(7)))
-    base = [common.MYCTL, "--kubeconfig", str(plane.kubeconfig), "--progress", "none"]
     env = common.child_env()
-
-    def median(argv: Sequence[str]) -> float:
-        return common.Stats.of([common.run_timed(argv, env=env)[0] for _ in range(runs)]).median
-
+    programs = [common.MYCTL, *([installed] if installed else [])]
+    argvs: list[list[str]] = []
+    for program in programs:
+        base = [program, "--kubeconfig", str(plane.kubeconfig), "--progress", "none"]
+        argvs += [[*base, "select", wanted], [*base, "check"]]
     script = [sys.executable, "-m", "bench.live_scan_script", str(plane.kubeconfig), wanted]
-    chosen, checked, scan = (
-        median([*base, "select", wanted]),
-        median([*base, "check"]),
-        median(script),
-    )
+    argvs.append(script)
+    walls: list[list[float]] = [[] for _ in argvs]
+    cpus: list[list[float]] = [[] for _ in argvs]
+    for _ in range(runs + 1):  # the first round warms the page cache, untimed
+        for index, argv in enumerate(argvs):
+            wall, cpu = common.run_measured(argv, env=env)
+            walls[index].append(wall)
+            cpus[index].append(cpu)
+    medians = [common.Stats.of(times[1:]).median for times in walls]
+    cpu_medians = [common.Stats.of(times[1:]).median for times in cpus]
+    scan = medians[-1]
     return [
         f"{size:,}",
-        common.ms(chosen),
-        common.ms(checked),
-        common.ms(scan),
-        f"{scan / chosen:.1f}×",
+        *(f"{common.ms(m)} ({common.ms(c)})" for m, c in zip(medians, cpu_medians, strict=True)),
+        f"{scan / medians[0]:.1f}×",
+        f"{scan / medians[-3]:.1f}×",
     ]
 
 
+def cli_row(installed: str) -> list[str]:
+    variants = ["(editable)", "(installed)"] if installed else ["(editable)"]
+    cells = [f"`myctl {cmd}` {how}" for how in variants for cmd in ("select", "check")]
+    best = "select vs script (installed)" if installed else "select vs script"
+    return ["workloads", *cells, "live-scan script", "select vs script (editable)", best]
+
+
 def run(
-    plane: controlplane.ControlPlane, sizes: Sequence[int], cli_sizes: Sequence[int], runs: int
+    plane: controlplane.ControlPlane,
+    sizes: Sequence[int],
+    cli_sizes: Sequence[int],
+    runs: int,
+    installed: str = "",
 ) -> tuple[list[list[object]], list[list[object]]]:
     plane.ensure_namespace("myctl")
     rows: list[list[object]] = []
@@ -105,8 +126,8 @@ def run(
         if size in cli_sizes:
             if size not in sizes:
                 scale_10k.rebuild_cli(plane.kubeconfig)
-            cli_rows.append(measure_cli(plane, size, max(3, runs // 3)))
-            common.table("whole processes (medians)", CLI_ROW, cli_rows)
+            cli_rows.append(measure_cli(plane, size, max(3, runs // 3), installed))
+            common.table("whole processes (medians)", cli_row(installed), cli_rows)
     return rows, cli_rows
 
 
@@ -115,12 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,50000,100000")
     parser.add_argument("--cli-sizes", default="100,1000,10000")
     parser.add_argument("--runs", type=int, default=9, help="timed runs of the cached select")
+    parser.add_argument(
+        "--installed-myctl",
+        default="",
+        help="the `myctl` of a regular (non-editable) install, timed beside this checkout's",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     cli_sizes = [int(s) for s in args.cli_sizes.split(",") if s]
     print(f"machine: {common.machine()}", flush=True)
     with common.control_plane(controllers=False) as plane:
-        run(plane, sizes, cli_sizes, args.runs)
+        run(plane, sizes, cli_sizes, args.runs, args.installed_myctl)
     print(f"finished: {common.machine()}")
     return 0
 

@@ -145,7 +145,12 @@ class Harness:
 
 @contextmanager
 def harness(
-    workers: int, queue: int, backlog: int | None, in_process_bot: bool
+    workers: int,
+    queue: int,
+    backlog: int | None,
+    in_process_bot: bool,
+    configure: Callable[[Path], Path] = write_config,
+    bot_env: dict[str, str] | None = None,
 ) -> Iterator[Harness]:
     """Control plane + fake kubelet + emulator + the bot over HTTP; all stopped on exit.
 
@@ -161,7 +166,9 @@ def harness(
         if not in_process_bot:
             if backlog is not None:
                 raise SystemExit("--listen-backlog needs --in-process-bot")
-            url = stack.enter_context(bot_process(plane, emulator, tmp, workers, queue))
+            url = stack.enter_context(
+                bot_process(plane, emulator, configure(tmp / "myctl.yaml"), workers, queue, bot_env)
+            )
             yield Harness(plane, emulator, url, [])
             return
         config = config_mod.BotConfig(
@@ -170,7 +177,7 @@ def harness(
             api_url=emulator.api_url,
             port=0,
             kubeconfig=str(plane.kubeconfig),
-            myctl_config=str(write_config(tmp / "myctl.yaml")),
+            myctl_config=str(configure(tmp / "myctl.yaml")),
             state_url=f"sqlite:///{tmp / 'state.db'}",
             job_workers=workers,
             job_queue=queue,
@@ -205,9 +212,15 @@ def harness(
 
 @contextmanager
 def bot_process(
-    plane: controlplane.ControlPlane, emulator: SlackEmulator, tmp: Path, workers: int, queue: int
+    plane: controlplane.ControlPlane,
+    emulator: SlackEmulator,
+    myctl_config: Path,
+    workers: int,
+    queue: int,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`python -m bot` in HTTP mode on a free port; yields its /slack/events URL."""
+    tmp = myctl_config.parent
     port_number = processes.free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -216,12 +229,13 @@ def bot_process(
         "SLACK_API_URL": emulator.api_url,
         "PORT": str(port_number),
         "KUBECONFIG": str(plane.kubeconfig),
-        "MYCTL_CONFIG": str(write_config(tmp / "myctl.yaml")),
+        "MYCTL_CONFIG": str(myctl_config),
         "MYCTL_STATE_URL": f"sqlite:///{tmp / 'state.db'}",
         "MYCTL_BOT_JOB_WORKERS": str(workers),
         "MYCTL_BOT_JOB_QUEUE": str(queue),
         "MYCTL_INSTANCE_ID": "slack-bench",
         "MYCTL_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     log = (tmp / "bot.log").open("w")
     proc = subprocess.Popen(

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.cli import parser, render
-from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.invoke import dispatch, invocation
 from commands.kube import port
 from commands.values import clock, errors, events, settings
 
 if TYPE_CHECKING:
+    from commands.engine import rebuild
     from commands.state.store import StateStore
     from commands.state.trail import Trail
 

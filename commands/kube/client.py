@@ -41,7 +41,7 @@ def connect(
 
     Raises `ClusterUnreachable` (exit 2) when no usable configuration is found.
     """
-    configuration = kubeconfig.load(kubeconfig_path, context, environ=environ)
+    configuration = kubeconfig.load(kubeconfig_path, context, environ=environ, direct=True)
     return KubeCluster(configure(configuration, concurrency), clock=clock)
 
 

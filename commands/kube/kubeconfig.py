@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from commands.kube import lean
+from commands.kube import direct, lean
 from commands.values import errors
 
 DEFAULT_PATH = "~/.kube/config"
@@ -29,8 +29,11 @@ def load(
     context: str | None,
     *,
     environ: Mapping[str, str] | None = None,
+    direct: bool = False,
 ) -> Any:
-    """A `kubernetes.client.Configuration` (typed Any: the library has no stubs).
+    """A `kubernetes.client.Configuration` (typed Any: the library has no stubs); with
+    `direct`, a `direct.Endpoint` instead when one plain kubeconfig file is all it takes (see
+    kube/direct.py: that skips the official loader's imports).
 
     Order, as kubectl: an explicit path, else `$KUBECONFIG` (a `:`-separated list, missing
     entries ignored), else `~/.kube/config`, else the in-cluster service account when
@@ -41,17 +44,17 @@ def load(
         path = Path(kubeconfig).expanduser()
         if not path.is_file():
             raise errors.ClusterUnreachable(f"kubeconfig {path} does not exist or is not a file")
-        return _from_files([path], context)
+        return _from_files([path], context, env if direct else None)
     if env.get("KUBECONFIG"):
         paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
         existing = [p for p in paths if p.is_file()]
         if not existing:
             listed = ", ".join(str(p) for p in paths)
             raise errors.ClusterUnreachable(f"KUBECONFIG names no existing file ({listed})")
-        return _from_files(existing, context)
+        return _from_files(existing, context, env if direct else None)
     default = Path(DEFAULT_PATH).expanduser()
     if default.is_file():
-        return _from_files([default], context)
+        return _from_files([default], context, env if direct else None)
     if env.get("KUBERNETES_SERVICE_HOST"):
         return _in_cluster()
     raise errors.ClusterUnreachable(
@@ -60,18 +63,16 @@ def load(
     )
 
 
-def _from_files(paths: list[Path], context: str | None) -> Any:
-    lean.load()
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config_module
-
-    k8s_config: Any = k8s_config_module  # its loaders are untyped
+def _from_files(
+    paths: list[Path], context: str | None, direct_env: Mapping[str, str] | None
+) -> Any:
+    """`direct_env`: the environment, when a `direct.Endpoint` may be returned."""
     names = ", ".join(str(p) for p in paths)
     contexts: list[str] = []
     current = ""
     secrets: list[str] = []
-    for path in paths:
-        doc = _read_yaml(path)
+    docs = [_read_yaml(path) for path in paths]
+    for doc in docs:
         for entry in doc.get("contexts") or []:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 contexts.append(entry["name"])
@@ -95,6 +96,15 @@ def _from_files(paths: list[Path], context: str | None) -> Any:
             f'context "{chosen}" not found in kubeconfig {names} '
             f"(available: {', '.join(contexts) or 'none'})"
         )
+    if direct_env is not None and len(docs) == 1:
+        found = direct.endpoint(docs[0], chosen, paths[0].parent, direct_env)
+        if found is not None:
+            return found
+    lean.load()
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config_module
+
+    k8s_config: Any = k8s_config_module  # its loaders are untyped
     configuration = k8s_client.Configuration()
     try:
         k8s_config.load_kube_config(

@@ -25,6 +25,10 @@ from typing import Any
 
 _PACKAGES = ("kubernetes", "kubernetes.client", "kubernetes.client.models")
 _lock = threading.RLock()
+_CLASSES = {
+    "Configuration": "kubernetes.client.configuration",
+    "ApiClient": "kubernetes.client.api_client",
+}
 
 
 class _LazyPackage(types.ModuleType):
@@ -33,6 +37,12 @@ class _LazyPackage(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
+        if self.__name__ == "kubernetes.client" and attr in _CLASSES:
+            # kubernetes.config does `from kubernetes.client import ApiClient, Configuration`;
+            # resolved on use, so importing `exceptions` alone stays cheap (kube/direct.py).
+            value = getattr(importlib.import_module(_CLASSES[attr]), attr)
+            self.__dict__[attr] = value
+            return value
         here = Path(self.__path__[0])
         if _exists(here / attr) or _exists(here / attr / "__init__"):
             return importlib.import_module(f"{self.__name__}.{attr}")
@@ -83,9 +93,3 @@ def load() -> None:
             parent, _, child = name.rpartition(".")
             if parent:
                 setattr(sys.modules[parent], child, module)
-        client = sys.modules["kubernetes.client"]
-        configuration = importlib.import_module("kubernetes.client.configuration")
-        api_client = importlib.import_module("kubernetes.client.api_client")
-        # kubernetes.config does `from kubernetes.client import ApiClient, Configuration`.
-        client.__dict__["Configuration"] = configuration.Configuration
-        client.__dict__["ApiClient"] = api_client.ApiClient

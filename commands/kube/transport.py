@@ -18,13 +18,12 @@ from typing import Any, cast
 
 import urllib3.exceptions
 
-from commands.kube import lean
+from commands.kube import direct, lean
 from commands.values import clock as clock_mod
 from commands.values import errors
 
 lean.load()
-from kubernetes.client import api_client as k8s_api_client  # noqa: E402 (after lean.load)
-from kubernetes.client import exceptions as k8s_exceptions  # noqa: E402
+from kubernetes.client import exceptions as k8s_exceptions  # noqa: E402 (after lean.load)
 
 ApiException = k8s_exceptions.ApiException
 Json = dict[str, Any]
@@ -46,10 +45,18 @@ STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 def configure(configuration: Any, concurrency: int) -> Any:
     """An ApiClient whose urllib3 layer never retries (our `call` is the only retry policy)
     and whose pool holds a connection per engine thread (urllib3 would otherwise discard and
-    reopen connections beyond its default pool size under a concurrent restart)."""
+    reopen connections beyond its default pool size under a concurrent restart).
+
+    A `direct.Endpoint` (a plain kubeconfig context, see kube/direct.py) gets a `DirectClient`
+    with the same two properties and none of the official client's imports."""
+    maxsize = max(concurrency, 1) + 2  # +2: list/cache calls
+    if isinstance(configuration, direct.Endpoint):
+        return direct.DirectClient(configuration, maxsize)
+    from kubernetes.client import api_client as k8s_api_client
+
     configuration.retries = 0
     configuration.client_go_retries = False
-    configuration.connection_pool_maxsize = max(concurrency, 1) + 2  # +2: list/cache calls
+    configuration.connection_pool_maxsize = maxsize
     return k8s_api_client.ApiClient(configuration)
 
 

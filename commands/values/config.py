@@ -123,7 +123,7 @@ MAX_MAX_SHARDS = 256
 
 
 def _shard_bytes(value: object, key: str) -> int:
-    limit = settings.CacheSettings.shard_bytes
+    limit = settings.SHARD_BYTES_LIMIT
     number = _positive_int(value, key)
     if not MIN_SHARD_BYTES <= number <= limit:
         raise errors.ConfigError(

@@ -21,14 +21,20 @@ class CacheSettings:
     # Seconds. Ten minutes: new workloads appear within one deploy cycle, and a rebuild of 10k
     # workloads costs a few seconds of API server time, so refreshing more often is wasteful.
     max_age_seconds: float = 600.0
-    # Bytes one ConfigMap of the cache may hold (after gzip) before the cache is sharded: the
-    # API server's 1 MiB ConfigMap limit (shared with Secrets) minus 4 KiB for keys and labels.
-    # Tests set a few KiB to force several shards.
-    shard_bytes: int = 1024 * 1024 - 4096
+    # Bytes one ConfigMap of the cache may hold (after gzip) before the cache is sharded. 256 KiB,
+    # not the API server's 1 MiB limit (SHARD_BYTES_LIMIT): `select` decodes the whole shard it
+    # reads, so the shard size bounds its latency (docs/benchmarks.md §0: ~20k workloads a
+    # shard). Tests set a few KiB to force several shards.
+    shard_bytes: int = 256 * 1024
     # Shard ConfigMaps NAME-0 … NAME-(max_shards-1): the Role's resourceNames list exactly these
-    # (RBAC has no name patterns), so raising it means extending the Role. 16 × ~1 MiB holds
-    # over a million workloads at the ~12 bytes each measured in docs/benchmarks.md.
+    # (RBAC has no name patterns), so raising it means extending the Role. 16 × 256 KiB holds
+    # ~350k workloads at the ~12 bytes each measured in docs/benchmarks.md.
     max_shards: int = 16
+
+
+# The API server's 1 MiB ConfigMap limit (shared with Secrets) minus 4 KiB for keys and labels:
+# the largest `cache.shard_bytes` accepted.
+SHARD_BYTES_LIMIT = 1024 * 1024 - 4096
 
 
 @dataclass(frozen=True)

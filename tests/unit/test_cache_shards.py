@@ -208,4 +208,4 @@ def test_bad_shard_settings_are_configuration_errors(
 def test_shard_settings_are_read_from_configuration() -> None:
     parsed = config.parse({"cache": {"shard_bytes": 4096, "max_shards": 32}})
     assert (parsed.cache.shard_bytes, parsed.cache.max_shards) == (4096, 32)
-    assert settings.CacheSettings().shard_bytes == cachedoc.CONFIGMAP_LIMIT
+    assert settings.SHARD_BYTES_LIMIT == cachedoc.CONFIGMAP_LIMIT
