@@ -98,10 +98,11 @@ def test_a_kubernetes_error_is_counted_by_kind(slack_emulator: SlackEmulator) ->
     pipeline = run.Pipeline(pipeline.trail, pipeline.slack, pipeline.clock, metrics=counters)
 
     def forbidden(_report: events.Reporter) -> run.Outcome:
-        raise errors.PermissionDenied("patch", "deployments.apps", "shop")
+        raise errors.PermissionDenied("list", "deployments.apps", "shop")
 
+    # A read-only command: with the store down a mutating one is refused before it runs.
     talk = pipeline.slack.delivery(channel="C_OPS", user="U1")
-    code = run.run(pipeline, run.Job("restart", ("restart",), "slack", forbidden), talk)
+    code = run.run(pipeline, run.Job("check", ("check",), "slack", forbidden), talk)
 
     assert code == errors.PermissionDenied.exit_code
     assert 'myctl_bot_kube_api_errors_total{kind="PermissionDenied"} 1' in counters.render()
