@@ -214,7 +214,9 @@ def refusal_text(reason: str, approval: records.ApprovalRecord | None) -> str:
         "not_allowed_to_cancel": "Only the requester or an approver can cancel this request.",
         "already_voted": "Your approval is already counted; another approver is still needed.",
         "approved": f"This request was already approved{decided_by}.",
-        "executing": f"This request was already approved{decided_by} and is running.",
+        # "executing" stays once claimed, whether the run is going, finished or was cut short
+        # by a bot restart (its message says which): claim only that it will not run again.
+        "executing": f"This request was already approved{decided_by}; it is not run again.",
         "cancelled": f"This request was cancelled{decided_by}; nothing was run.",
     }
     return ":no_entry: " + texts.get(reason, "This request cannot be decided any more.")

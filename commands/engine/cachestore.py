@@ -100,9 +100,12 @@ def write(
             version = current.resource_version if current else None
             previous_known = False  # someone else wrote: their shards may be anywhere
     else:
+        # The shards have fixed names (the Role lists them), so ours replaced the ones the
+        # index there names: say that readers will be told to rebuild, never mixed generations.
+        damage = "; its shards were replaced, so the cache needs a rebuild" if chosen.shards else ""
         raise errors.CacheConflict(
             f"the cache ConfigMap {cache.namespace}/{cache.name} kept changing during "
-            f"{MAX_WRITE_ATTEMPTS} write attempts; the index was not written"
+            f"{MAX_WRITE_ATTEMPTS} write attempts; the index was not written{damage}"
         )
     if chosen.shards or previous is not None or not previous_known:
         sweep(engine, keep=len(chosen.shards))

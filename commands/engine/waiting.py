@@ -2,7 +2,9 @@
 
 One watch request per workload for the whole wait: the API server pushes each status change,
 so completion is noticed as soon as the controller reports it, and the number of requests does
-not grow with the wait. An expired or broken watch is resumed from a fresh read.
+not grow with the wait. An expired or broken watch is resumed from a fresh read: at once the
+first time (410 Gone after a compaction is routine), then with a growing pause, so a server that
+answers every watch with 410 or cuts every one is not hammered until the deadline.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from commands.engine import rollout
 from commands.engine.context import Engine
 from commands.values import errors, workloads
 
+# Pause before the n-th consecutive resumption: 0 s, then 0.5 s doubling up to 5 s, which is
+# still well under the few seconds a rollout's status takes to change.
+RESUME_FIRST_PAUSE = 0.5
+RESUME_MAX_PAUSE = 5.0
+
 
 def until_done(engine: Engine, workload: workloads.Workload, deadline: float) -> rollout.Status:
     """The rollout's final status: complete, failed, or timed out at `deadline` (monotonic)."""
     current = workload
+    failed = 0  # consecutive watches that expired or broke
     while True:
         status = rollout.status(current)
         if status.state is not rollout.State.IN_PROGRESS:
@@ -24,7 +32,12 @@ def until_done(engine: Engine, workload: workloads.Workload, deadline: float) ->
             return rollout.Status(rollout.State.FAILED, f"timed out: {status.message}")
         try:
             current = _next_settled(engine, current, remaining, deadline)
+            failed = 0
         except errors.WatchExpired:
+            if failed:
+                pause = min(RESUME_FIRST_PAUSE * 2 ** (failed - 1), RESUME_MAX_PAUSE)
+                engine.clock.sleep(min(pause, max(deadline - engine.clock.monotonic(), 0.0)))
+            failed += 1
             current = engine.cluster.read_workload(workload.ref)
 
 

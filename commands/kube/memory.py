@@ -11,9 +11,9 @@ import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from commands.kube import convert, memory_cache, memory_images, memory_rollouts, port
+from commands.kube import convert, memory_cache, memory_faults, memory_images, memory_rollouts, port
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
@@ -37,6 +37,7 @@ class MemoryCluster:
         self._forbidden: set[tuple[str, str, str | None]] = set()
         self.unreachable = False
         self.calls = memory_rollouts.Calls()
+        self.watch_faults = memory_faults.WatchFaults()
         self.version = "v1.35.4-memory"
         # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
         self.patch_latency = 0.0
@@ -106,6 +107,20 @@ class MemoryCluster:
         (None: everywhere)."""
         self._forbidden.add((verb, resource, namespace))
 
+    def expire_next_watches(self, times: int = 1, then: Callable[[], None] | None = None) -> None:
+        """The next `times` watches fail as an expired (410) or broken watch does."""
+        self.watch_faults.arm(times, then)
+
+    def finish_rollout(self, ref: workloads.WorkloadRef) -> None:
+        """The fake controller completes a "stuck" rollout now: new pods, all available."""
+        with self._lock:
+            stored = self._objects[ref]
+            stored.workload, stored.rollout = memory_rollouts.finished(stored.workload), "complete"
+            stored.resource_version = next(self._versions)
+            started = stored.workload.restarted_at
+            count = stored.workload.rollout.desired or 0
+            stored.pods = [self._start_pod(stored.workload, started) for _ in range(count)]
+
     def conflict_on_next_writes(self, times: int = 1) -> None:
         """Another writer replaces the cache just before each of our next `times` writes."""
         self.configmaps.conflict_on_next_writes(times)
@@ -167,6 +182,7 @@ class MemoryCluster:
         self._check("watch", ref.kind, ref.namespace)
         with self._lock:
             self.calls.watches += 1
+        self.watch_faults.check(str(ref))
         current = self.read_workload(ref)
         if current.resource_version != resource_version:
             yield current

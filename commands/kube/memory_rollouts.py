@@ -83,6 +83,25 @@ def restarted(stored: Stored, restarted_at: str) -> workloads.Workload:
     return dataclasses.replace(workload, restarted_at=restarted_at, rollout=facts)
 
 
+def finished(workload: workloads.Workload) -> workloads.Workload:
+    """`workload` once its current rollout completed: every replica updated and available."""
+    facts = workload.rollout
+    desired = facts.desired or 0
+    revision = f"r{facts.generation}"
+    done = dataclasses.replace(
+        facts,
+        observed_generation=facts.generation,
+        current=desired,
+        updated=desired,
+        ready=desired,
+        available=desired,
+        current_revision=revision,
+        update_revision=revision,
+        conditions=(),
+    )
+    return dataclasses.replace(workload, rollout=done)
+
+
 def parse_selector(selector: str) -> set[tuple[str, str]]:
     """Equality-based selectors (`a=b,c=d`), enough for tests of the engine's scope handling."""
     pairs: set[tuple[str, str]] = set()
