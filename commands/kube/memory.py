@@ -13,13 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from commands.kube import convert, memory_cache, memory_faults, memory_images, memory_rollouts, port
+from commands.kube import memory_cache, memory_faults, memory_images, memory_rollouts, port
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
 Kind = workloads.Kind
-# The label each fake workload's pods carry (its spec.selector).
-WORKLOAD_LABEL = "myctl.memory/workload"
 
 
 class MemoryCluster:
@@ -42,7 +40,7 @@ class MemoryCluster:
         # Seconds each patch takes, like a real round trip; lets tests observe concurrency.
         self.patch_latency = 0.0
         # Patches that land but whose answer is lost, as when a connection breaks mid-response.
-        self.lose_patch_answers = 0
+        self.lost_patch_answers = memory_faults.Countdown()
         self._in_flight = 0
 
     # --- test set-up ------------------------------------------------------------------------
@@ -58,27 +56,15 @@ class MemoryCluster:
         rollout: str = "complete",
         replicas: int = 2,
     ) -> workloads.WorkloadRef:
-        ref = workloads.WorkloadRef(kind, namespace, name)
-        # No pull policy given: what the API server defaults (IfNotPresent for most tags),
-        # because that is what real workloads run with.
-        containers = tuple(
-            workloads.Container(
-                f"c{index}" if index else name,
-                image,
-                pull_policy or convert.default_pull_policy(image),
-            )
-            for index, image in enumerate(images or ("nginx:1.27",))
+        workload = memory_rollouts.new_workload(
+            workloads.WorkloadRef(kind, namespace, name),
+            images or ("nginx:1.27",),
+            pull_policy=pull_policy,
+            paused=paused,
+            labels=labels or {},
+            replicas=replicas,
         )
-        facts = memory_rollouts.settled(replicas)
-        workload = workloads.Workload(
-            ref,
-            containers,
-            paused,
-            None,
-            facts,
-            tuple(sorted((labels or {}).items())),
-            selector=f"{WORKLOAD_LABEL}={namespace}.{name}",
-        )
+        ref = workload.ref
         with self._lock:
             stored = memory_rollouts.Stored(workload, next(self._versions), rollout)
             stored.pods = [self._start_pod(workload, None) for _ in range(replicas)]
@@ -220,10 +206,7 @@ class MemoryCluster:
             if self.patch_latency:
                 time.sleep(self.patch_latency)  # outside the lock, as a network round trip is
             patched = self._patch(ref, restarted_at, dry_run, pins)
-            with self._lock:
-                lost = self.lose_patch_answers > 0
-                self.lose_patch_answers -= int(lost)
-            if lost:
+            if self.lost_patch_answers.take():
                 raise errors.ServerError(f"patch {ref}: the connection broke mid-response")
             return patched
         finally:

@@ -1,4 +1,4 @@
-"""Faults the in-memory cluster's watches can be made to suffer, for engine tests.
+"""Faults the in-memory cluster can be made to suffer (watches, lost answers), for engine tests.
 
 A real watch ends in two ways the engine must survive: the API server answers 410 Gone (the
 resourceVersion is older than its watch cache keeps) or the connection breaks mid-wait. The real
@@ -42,3 +42,21 @@ class WatchFaults:
         if then is not None:
             then()
         raise errors.WatchExpired(f"watch of {subject} expired (410 Gone, injected)")
+
+
+class Countdown:
+    """The next N calls of `take()` answer True (the fault fires), then False again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    def arm(self, times: int = 1) -> None:
+        with self._lock:
+            self._pending = times
+
+    def take(self) -> bool:
+        with self._lock:
+            fired = self._pending > 0
+            self._pending -= int(fired)
+            return fired

@@ -8,9 +8,14 @@ meet each of kubectl's rollout-status outcomes without a real controller-manager
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from commands.kube import convert
 from commands.values import workloads
+
+# The label each fake workload's pods carry (its spec.selector).
+WORKLOAD_LABEL = "myctl.memory/workload"
 
 
 @dataclass
@@ -33,6 +38,36 @@ class Calls:
     peak_concurrent_patches: int = 0
     pod_lists: int = 0
     watches: int = 0
+
+
+def new_workload(
+    ref: workloads.WorkloadRef,
+    images: tuple[str, ...],
+    *,
+    pull_policy: str | None,
+    paused: bool,
+    labels: Mapping[str, str],
+    replicas: int,
+) -> workloads.Workload:
+    """A settled workload whose containers run `images`; with no pull policy given, what the
+    API server defaults (IfNotPresent for most tags), because that is what real workloads run."""
+    containers = tuple(
+        workloads.Container(
+            f"c{index}" if index else ref.name,
+            image,
+            pull_policy or convert.default_pull_policy(image),
+        )
+        for index, image in enumerate(images)
+    )
+    return workloads.Workload(
+        ref,
+        containers,
+        paused,
+        None,
+        settled(replicas),
+        tuple(sorted(labels.items())),
+        selector=f"{WORKLOAD_LABEL}={ref.namespace}.{ref.name}",
+    )
 
 
 def settled(replicas: int) -> workloads.RolloutFacts:

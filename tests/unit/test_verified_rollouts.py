@@ -210,7 +210,7 @@ def test_a_pinned_workload_still_belongs_to_its_tags_next_rollout(
 def test_a_patch_whose_answer_was_lost_is_confirmed_by_a_re_read() -> None:
     cluster = memory.MemoryCluster()
     ref = cluster.add(Kind.DEPLOYMENT, "demo", "web", API, pull_policy="Always")
-    cluster.lose_patch_answers = 1
+    cluster.lost_patch_answers.arm(1)
     result = restart.run(make_engine(cluster), restart.Request((ref,)))
     assert (result.exit_code, result.outcomes[0].outcome) == (0, Outcome.RESTARTED)
     assert cluster.workload(ref).restarted_at is not None
