@@ -18,6 +18,7 @@ import threading
 from bot import commandline
 from bot import services as services_mod
 from bot.approvals import decision
+from bot.approvals import request as request_mod
 from bot.rendering import approvals as texts
 from bot.rendering import waves
 from bot.runs import delivery, progress
@@ -114,17 +115,8 @@ class Pause:
             plan_text=waves.verdicts_text(canary),
         )
         store.set_approval_message(request.id, talk.conversation, talk.ts)
-        store.record_event(
-            "approval.requested",
-            actor=talk.user,
-            channel=talk.channel,
-            details={
-                "approval_id": request.id,
-                "command": request.command,
-                "argv": list(request.argv),
-                "expires_at": request.expires_at.isoformat(),
-                "message_ts": talk.ts,
-            },
+        request_mod.audit_requested(
+            store, request, actor=talk.user, channel=talk.channel, message_ts=talk.ts
         )
         live.pause(
             waves.Pause(

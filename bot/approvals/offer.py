@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from bot.approvals import request as request_mod
 from bot.rendering import waves
 from bot.rendering.blocks import Rendered
 from bot.runs import delivery
@@ -53,16 +54,7 @@ class RollbackOffer:
         )
         if talk.conversation and talk.ts:
             self._store.set_approval_message(request.id, talk.conversation, talk.ts)
-        self._store.record_event(
-            "approval.requested",
-            actor=run.user,
-            channel=request.channel,
-            details={
-                "approval_id": request.id,
-                "command": request.command,
-                "argv": list(request.argv),
-                "expires_at": request.expires_at.isoformat(),
-                "message_ts": talk.ts,
-            },
+        request_mod.audit_requested(
+            self._store, request, actor=run.user, channel=request.channel, message_ts=talk.ts
         )
         return waves.with_rollback(final, request)

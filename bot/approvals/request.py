@@ -112,18 +112,31 @@ def post_request(
     )
     posted_channel, ts = slack.post(channel, texts.request(approval, approval_settings))
     store.set_approval_message(approval.id, posted_channel, ts)
+    audit_requested(store, approval, actor=requester, channel=channel, message_ts=ts)
+    updated = store.get_approval(approval.id)
+    assert updated is not None
+    return updated
+
+
+def audit_requested(
+    store: store_mod.StateStore,
+    approval: records.ApprovalRecord,
+    *,
+    actor: str,
+    channel: str,
+    message_ts: str | None,
+) -> None:
+    """The audit record of a request posted for a decision (a command's plan, a paused canary,
+    a Roll back button): one shape for all three."""
     store.record_event(
         "approval.requested",
-        actor=requester,
+        actor=actor,
         channel=channel,
         details={
             "approval_id": approval.id,
             "command": approval.command,
             "argv": list(approval.argv),
             "expires_at": approval.expires_at.isoformat(),
-            "message_ts": ts,
+            "message_ts": message_ts,
         },
     )
-    updated = store.get_approval(approval.id)
-    assert updated is not None
-    return updated

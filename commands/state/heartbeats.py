@@ -14,7 +14,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from commands.state import auditlog, records, schema
+from commands.state import records, schema
 from commands.state import store as store_mod
 
 R = schema.runs
@@ -38,29 +38,5 @@ def mark_stale(
     call marked (each one exactly once across replicas)."""
     last_seen = sa.func.coalesce(R.c.heartbeat_at, R.c.started_at)
     stale = sa.and_(R.c.state == "running", R.c.owner != "", last_seen < before)
-    marked: list[records.RunRecord] = []
-    with store._tx() as conn:
-        ids = list(conn.execute(sa.select(R.c.id).where(stale)).scalars())
-        for run_id in ids:
-            # Conditional on still being stale: a run that finished or beat since is left alone.
-            done = conn.execute(
-                R.update()
-                .where(R.c.id == run_id, stale)
-                .values(state="interrupted", finished_at=now)
-            )
-            if done.rowcount == 1:
-                row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().one()
-                marked.append(store_mod._run(row))
-    for run in marked:
-        auditlog.emit(
-            "run.interrupted",
-            now,
-            run_id=run.id,
-            command=run.command,
-            user=run.user,
-            channel=run.channel,
-            permalink=run.permalink,
-            reason="stale",
-            owner=run.owner,
-        )
-    return marked
+    # Conditional on still being stale: a run that finished or beat since is left alone.
+    return store.interrupt_where(stale, now, reason="stale")

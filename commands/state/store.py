@@ -138,7 +138,7 @@ class StateStore(approval_store.ApprovalStore):
                 )
             )
             row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().first()
-        record = _run(row) if row is not None else None
+        record = run_record(row) if row is not None else None
         auditlog.emit(
             "run.finished",
             now,
@@ -164,7 +164,7 @@ class StateStore(approval_store.ApprovalStore):
     def get_run(self, run_id: str) -> records.RunRecord | None:
         with self._tx() as conn:
             row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().first()
-        return None if row is None else _run(row)
+        return None if row is None else run_record(row)
 
     def mark_interrupted(self, owner: str | None = None) -> list[records.RunRecord]:
         """Runs left "running" by a process that died become "interrupted"; returns them.
@@ -173,23 +173,29 @@ class StateStore(approval_store.ApprovalStore):
         before any new run. With several replicas pass the stable id of this replica (e.g. a
         StatefulSet pod name) so a starting replica never touches runs of a live one.
         """
-        now = self._clock.now()
         condition = R.c.state == "running"
         if owner is not None:
             condition = sa.and_(condition, R.c.owner == owner)
+        return self.interrupt_where(condition, self._clock.now(), reason="restart")
+
+    def interrupt_where(
+        self, condition: Any, now: dt.datetime, *, reason: str
+    ) -> list[records.RunRecord]:
+        """Running runs matching `condition` (a SQL expression on the runs table) become
+        "interrupted", each by a conditional UPDATE so a run that finished in between, or that
+        another replica marked, is left alone; returns those THIS call marked, audited."""
         interrupted: list[records.RunRecord] = []
         with self._tx() as conn:
             ids = list(conn.execute(sa.select(R.c.id).where(condition)).scalars())
             for run_id in ids:
-                # Conditional, so a run that finished in between is left alone.
                 done = conn.execute(
                     R.update()
-                    .where(R.c.id == run_id, R.c.state == "running")
+                    .where(R.c.id == run_id, R.c.state == "running", condition)
                     .values(state="interrupted", finished_at=now)
                 )
                 if done.rowcount == 1:
                     row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().one()
-                    interrupted.append(_run(row))
+                    interrupted.append(run_record(row))
         for run in interrupted:
             auditlog.emit(
                 "run.interrupted",
@@ -199,6 +205,8 @@ class StateStore(approval_store.ApprovalStore):
                 user=run.user,
                 channel=run.channel,
                 permalink=run.permalink,
+                reason=reason,
+                owner=run.owner,
             )
         return interrupted
 
@@ -208,7 +216,7 @@ class StateStore(approval_store.ApprovalStore):
             rows = conn.execute(
                 sa.select(R).where(R.c.started_at >= since).order_by(R.c.started_at, R.c.id)
             ).mappings()
-            return [_run(row) for row in rows]
+            return [run_record(row) for row in rows]
 
     def latest_runs(self, limit: int) -> list[records.RunRecord]:
         """The `limit` most recent runs, newest first."""
@@ -216,7 +224,7 @@ class StateStore(approval_store.ApprovalStore):
             rows = conn.execute(
                 sa.select(R).order_by(R.c.started_at.desc(), R.c.id).limit(max(limit, 0))
             ).mappings()
-            return [_run(row) for row in rows]
+            return [run_record(row) for row in rows]
 
     def history(self, limit: int) -> list[records.RunRecord]:
         """`/myctl history [N]`: the latest runs, newest first, N clamped to 1..MAX_HISTORY."""
@@ -252,7 +260,7 @@ class StateStore(approval_store.ApprovalStore):
             ]
 
 
-def _run(row: sa.RowMapping) -> records.RunRecord:
+def run_record(row: sa.RowMapping) -> records.RunRecord:
     return records.RunRecord(
         id=row["id"],
         command=row["command"],
