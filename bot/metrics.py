@@ -56,11 +56,12 @@ class Metrics:
     def __init__(self, registry: prom.CollectorRegistry | None = None) -> None:
         self.registry = registry or prom.CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._commands = prom.Counter(
-            "myctl_bot_commands",
-            "Slack commands finished, by exit code.",
-            ["command", "exit_code"],
-            registry=r,
+
+        def counter(name: str, doc: str, *labels: str) -> prom.Counter:
+            return prom.Counter(name, doc, list(labels), registry=r)
+
+        self._commands = counter(
+            "myctl_bot_commands", "Slack commands finished, by exit code.", "command", "exit_code"
         )
         self._ack = prom.Histogram(
             "myctl_bot_ack_seconds",
@@ -75,45 +76,33 @@ class Metrics:
             buckets=STEP_BUCKETS,
             registry=r,
         )
-        self._approvals = prom.Counter(
-            "myctl_bot_approvals",
-            "Approval clicks and expiries, by outcome.",
-            ["outcome"],
-            registry=r,
+        self._approvals = counter(
+            "myctl_bot_approvals", "Approval clicks and expiries, by outcome.", "outcome"
         )
-        self._slack_errors = prom.Counter(
-            "myctl_bot_slack_api_errors",
-            "Slack Web API calls that failed.",
-            ["error", "method"],
-            registry=r,
+        self._slack_errors = counter(
+            "myctl_bot_slack_api_errors", "Slack Web API calls that failed.", "error", "method"
         )
-        self._kube_errors = prom.Counter(
+        self._kube_errors = counter(
             "myctl_bot_kube_api_errors",
             "Runs or readiness probes stopped by a Kubernetes API error, by kind.",
-            ["kind"],
-            registry=r,
+            "kind",
         )
         depth = prom.Gauge(
             "myctl_bot_job_queue_depth", "Jobs accepted and not yet finished.", registry=r
         )
         depth.set_function(lambda: float(self.queue_depth()))
-        self._rejections = prom.Counter(
+        self._rejections = counter(
             "myctl_bot_job_rejections",
             "Jobs the runner refused (busy answer), by reason.",
-            ["reason"],
-            registry=r,
+            "reason",
         )
-        self._reports = prom.Counter(
-            "myctl_bot_reports_posted",
-            "Reports posted to Slack, by schedule.",
-            ["schedule"],
-            registry=r,
+        self._reports = counter(
+            "myctl_bot_reports_posted", "Reports posted to Slack, by schedule.", "schedule"
         )
-        self._interrupted = prom.Counter(
+        self._interrupted = counter(
             "myctl_bot_runs_interrupted",
             "Runs marked interrupted, by reason (shutdown, restart, stale).",
-            ["reason"],
-            registry=r,
+            "reason",
         )
         # Set by the app to the job runner's gauge.
         self.queue_depth: Callable[[], int] = lambda: 0
