@@ -1,6 +1,6 @@
 """Slack acks under load: 500 concurrent signed commands while 10 long runs (one a rebuild of
 10k workloads) are in progress, beside a bare bolt app under the same burst.
-Targets (design.md §8): no ack over 3 s; the bot's p99 ≤ 2× the bare bolt app's p99.
+Targets (docs/benchmarks.md): no ack over 3 s; the bot's p99 ≤ 2× the bare bolt app's p99.
 
     .venv/bin/python -m bench.ack_load [--commands 500] [--long-runs 10] [--workloads 10000]
                                        [--rounds 3]

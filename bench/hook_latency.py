@@ -1,4 +1,4 @@
-"""Registry push → first restart patch, through the bot's `/hooks/NAME` (design §8).
+"""Registry push → first restart patch, through the bot's `/hooks/NAME` (docs/benchmarks.md).
 Targets (docs/benchmarks.md): p50 ≤ 1 s, p95 ≤ 5 s.
 
     /work/venv/bin/python -m bench.hook_latency [--pushes 20]

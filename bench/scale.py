@@ -1,6 +1,6 @@
 """1k → 100k workloads: `rebuild` (wall, peak RSS, stored bytes, shards) and `select` via the
 (sharded) cache vs a live list scan; whole-process `myctl select`/`myctl check` beside the
-live-scan script at the small sizes. Targets: design.md §8.
+live-scan script at the small sizes. Targets: docs/benchmarks.md.
 
     .venv/bin/python -m bench.scale [--sizes 1000,10000,50000,100000] [--cli-sizes 100,1000,10000]
 

@@ -1,4 +1,4 @@
-"""Registry webhooks (`POST /hooks/NAME`, design §4): a push becomes a verified rollout.
+"""Registry webhooks (`POST /hooks/NAME`, docs/triggers.md): a push becomes a verified rollout.
 
 The building blocks between an HTTP request and a run, each pure and framework-free so that
 either transport can call them: authentication per registry (`auth`), payload parsers written

@@ -1,4 +1,4 @@
-"""Authenticating a webhook, per registry, in constant time (design §4).
+"""Authenticating a webhook, per registry, in constant time (docs/triggers.md).
 
 | source | credential |
 |---|---|

@@ -10,7 +10,7 @@ Per (trigger, repository, tag):
 A pending burst is due `SETTLE_SECONDS` after its latest push, and at the latest
 `coalesce_window` after its first: the events of a multi-arch push (index plus platform
 manifests) arrive back to back and make one run, while a lone push still starts within the
-design's push-to-restart target (design §8: p50 ≤ 1 s). The run gets the newest push's digest
+push-to-restart target (docs/benchmarks.md: p50 ≤ 1 s). The run gets the newest push's digest
 as its expected digest.
 
 Pure logic: no threads, no timers. The driver calls `take_due()` when `next_due_in()` says so

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from bot.hooks import push
 from commands.values import triggers
 
-# 72 hours: GitHub offers a delivery for redelivery for three days (and design §4 asks ≥ 24 h).
+# 72 hours: GitHub offers a delivery for redelivery for three days (docs/triggers.md: ≥ 24 h).
 KEEP = dt.timedelta(hours=72)
 # One hour: registries retry failed notifications within minutes.
 KEEP_TIMELESS_BODY = dt.timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""At most N runs per trigger per hour, over a sliding hour (design §4, `rate_limit`).
+"""At most N runs per trigger per hour, over a sliding hour (docs/triggers.md, `rate_limit`).
 
 Thread-safe, clock injected (`commands.values.clock`), state in memory: each replica limits
 the runs it starts itself. That bounds a push loop per replica, which is the point; a limit

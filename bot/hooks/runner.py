@@ -23,7 +23,7 @@ from bot.hooks import coalesce
 log = logging.getLogger(__name__)
 
 # Seconds between offers of a run the job runner had no room for: short against the push →
-# restart target (design §8), long enough not to spin while the runner stays full.
+# restart target (docs/benchmarks.md), long enough not to spin while the runner stays full.
 RETRY_SECONDS = 0.5
 
 Launch = Callable[[coalesce.Run], bool]

@@ -1,7 +1,7 @@
 """Which digests a workload's pods run, before and after a restart, and the verdict.
 
 Pure functions over pods already read: the restart step reads, this module judges. The
-verdicts are those of design §1 "Verified rollouts" (docs/verification.md explains them).
+verdicts are those of docs/verification.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ from commands.values import errors, events, images, workloads
 
 
 class Verified(enum.Enum):
-    """What the new pods of a restarted workload run, compared with before (design §1)."""
+    """What the new pods of a restarted workload run, compared with before.
+
+    The verdicts of docs/verification.md."""
 
     UPDATED = "updated"  # every new pod runs a new digest (or exactly the expected one)
     UNCHANGED = "unchanged"  # some new pod still runs an old digest: a failed target

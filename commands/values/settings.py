@@ -139,4 +139,4 @@ class Settings:
     slack: SlackSettings = SlackSettings()
     schedules: tuple[Schedule, ...] = field(default_factory=tuple)
     state: StateSettings = StateSettings()
-    triggers: tuple[trigger_values.Trigger, ...] = field(default_factory=tuple)  # design §4
+    triggers: tuple[trigger_values.Trigger, ...] = field(default_factory=tuple)  # docs/triggers.md

@@ -1,4 +1,4 @@
-"""`triggers[]`: registry webhooks that roll a pushed image out (design §4, docs/triggers.md).
+"""`triggers[]`: registry webhooks that roll a pushed image out (docs/triggers.md).
 
 Parsed from the YAML configuration by `config.parse`; the secret itself never appears in the
 file, only the name of the environment variable that holds it (`secret_env`). The environment is

@@ -18,5 +18,5 @@ def test_two_pushes_each_reach_a_restart_patch_within_the_p95_target(
 ) -> None:
     samples = hook_latency.measure(control_plane, 2, tmp_path)
     assert len(samples) == 2
-    # A smoke run on a shared machine: the p95 target (design §8) as the bound, not the p50.
+    # A smoke run on a shared machine: the p95 target (docs/benchmarks.md) bounds it, not the p50.
     assert all(0 < s <= 5.0 for s in samples), samples
