@@ -183,7 +183,12 @@ def _restart(
     engine: Engine, opts: requests.RestartOptions, plan: inspect.Plan, deadline: float
 ) -> results.TargetOutcome:
     target = plan.target
-    stamp = clock.rfc3339(engine.clock.now())
+    now = engine.clock.now()
+    stamp = clock.rfc3339(now)
+    if plan.workload is not None and plan.workload.restarted_at == stamp:
+        # kubectl's stamp has one-second resolution: a second restart within the same second
+        # (two pushes in a row) would leave the template unchanged and roll nothing out.
+        stamp = clock.rfc3339_precise(now)
     patched = _patch(engine, plan, stamp)
     pinned = f"image pinned to {images.short_digest(plan.expected)}, " if plan.pins else ""
     if engine.dry_run:

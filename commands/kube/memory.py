@@ -230,6 +230,10 @@ class MemoryCluster:
                 dataclasses.replace(c, image=pinned.get(c.name, c.image))
                 for c in stored.workload.containers
             )
+            current = stored.workload
+            if (current.restarted_at, current.containers) == (restarted_at, containers):
+                # The template is unchanged, so the API server starts no new rollout.
+                return dataclasses.replace(current, resource_version=str(stored.resource_version))
             patched = memory_rollouts.restarted(stored, restarted_at)
             patched = dataclasses.replace(patched, containers=containers)
             if not dry_run:

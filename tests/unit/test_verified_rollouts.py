@@ -214,3 +214,18 @@ def test_a_patch_whose_answer_was_lost_is_confirmed_by_a_re_read() -> None:
     result = restart.run(make_engine(cluster), restart.Request((ref,)))
     assert (result.exit_code, result.outcomes[0].outcome) == (0, Outcome.RESTARTED)
     assert cluster.workload(ref).restarted_at is not None
+
+
+def test_a_second_push_within_the_same_second_still_rolls_out() -> None:
+    cluster = memory.MemoryCluster()
+    cluster.add(Kind.DEPLOYMENT, "demo", "web", API, pull_policy="Always")
+    engine = make_engine(cluster)  # a fake clock that does not move between the two runs
+    key = str(images.parse(API))
+    for _ in range(2):
+        pushed = cluster.images.push(API)
+        request = orchestrate.Request(
+            (images.parse(API),),
+            requests.RestartOptions(wait=True, expected_digests=((key, pushed),)),
+        )
+        result = orchestrate.run(engine, request)
+        assert result.exit_code == 0, result.summary()
