@@ -17,7 +17,7 @@ from commands.cli import main, parser
 from commands.engine import restart
 from commands.engine.context import Engine
 from commands.kube import client
-from commands.values import images, requests, workloads
+from commands.values import requests, workloads
 from tests.kube import objects
 from tests.support import controlplane as cp
 from tests.support import fake_kubelet as kubelet_mod
@@ -75,31 +75,10 @@ class Rollouts:
         )
 
     def pod_digests(self, app: str) -> dict[str, str]:
-        """{pod name: digest} of the not terminating pods of `app`."""
-        pods = self.plane.request(
-            "GET", f"/api/v1/namespaces/{self.namespace}/pods", labelSelector=f"app={app}"
-        )["items"]
-        return {
-            p["metadata"]["name"]: images.digest_of_image_id(c.get("imageID", "")) or ""
-            for p in pods
-            if not p["metadata"].get("deletionTimestamp")
-            for c in p.get("status", {}).get("containerStatuses") or []
-        }
+        return objects.pods_digests(self.plane, self.namespace, app)
 
     def settle(self, name: str, n: int) -> None:
-        def settled() -> bool:
-            obj = self.deployment(name)
-            status = obj.get("status", {})
-            digests = self.pod_digests(name)
-            return (
-                status.get("observedGeneration") == obj["metadata"]["generation"]
-                and status.get("updatedReplicas") == status.get("readyReplicas") == n
-                and status.get("replicas") == n
-                and len(digests) == n
-                and all(digests.values())
-            )
-
-        polling.wait_until(settled, timeout=30, what=f"{name} to run {n} ready pods")
+        objects.rollout_settled(self.plane, self.namespace, name, n)
 
 
 @pytest.fixture
