@@ -16,7 +16,7 @@ from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import access, health, hookruns, jobs, metrics
+from bot import access, commandline, health, hookruns, jobs, metrics
 from bot import config as config_mod
 from bot import services as services_mod
 from bot.approvals import canary, clicks, offer
@@ -24,7 +24,7 @@ from bot.approvals import sweeper as sweeper_mod
 from bot.conversation import slash
 from bot.rendering import approvals as approval_texts
 from bot.rendering import outcomes
-from bot.runs import delivery, interrupted, run
+from bot.runs import delivery, engines, interrupted, run
 from commands.kube import port
 from commands.state import store as store_mod
 from commands.state import trail
@@ -60,6 +60,19 @@ def connect_cluster(config: config_mod.BotConfig) -> port.Cluster:
     return client.connect(config.kubeconfig, config.kube_context)
 
 
+def engine_pool(config: config_mod.BotConfig) -> commandline.EnginePool:
+    """Engine processes for the bot's runs, one ready ahead of the first command."""
+    recipe = commandline.EngineRecipe(
+        config.kubeconfig,
+        config.kube_context,
+        nice=config.engine_nice,
+        log_level=logging.getLogger().getEffectiveLevel(),
+    )
+    pool = commandline.EnginePool(recipe, size=config.job_workers)
+    pool.warm()
+    return pool
+
+
 def web_client(config: config_mod.BotConfig) -> WebClient:
     """The one WebClient (bolt and Socket Mode share it): every Web API call goes to
     SLACK_API_URL, and a 429 is retried."""
@@ -79,6 +92,7 @@ class Bot:
     owner: str  # this replica's id (BotConfig.instance_id)
     hooks: hookruns.HookRuns | None = None  # registry triggers (`POST /hooks/NAME`), if any
     watch: interrupted.Watch | None = None  # heartbeats and the stale-run sweep
+    pool: commandline.EnginePool | None = None  # the engine processes, unless in-process
 
     def close(self) -> None:
         self.sweeper.stop()
@@ -96,6 +110,8 @@ class Bot:
         except Exception as exc:
             log.warning("could not mark unfinished runs at shutdown: %s", type(exc).__name__)
         self.services.store.close()
+        if self.pool is not None:
+            self.pool.close()  # last: what ran there is marked interrupted above
 
 
 def build(
@@ -127,6 +143,7 @@ def build(
     runner.rejected = counters.job_rejected
 
     cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
+    pool = None if connect is not None or config.engine == "in-process" else engine_pool(config)
     environ: Mapping[str, str] = (
         {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
     )
@@ -151,6 +168,7 @@ def build(
         ),
         environ=environ,
         clock=clock,
+        engines=engines.Engines(cluster.get, clock, pool),
     )
     # Token verification (auth.test at construction) goes through `client`, so SLACK_API_URL:
     # it is kept on, as a wrong token should stop the bot at start, not at the first command.
@@ -168,6 +186,8 @@ def build(
         counters.runs_interrupted("restart", interrupted.mark(slack, store, config.instance_id))
     except BaseException:
         store.close()
+        if pool is not None:
+            pool.close()
         raise
 
     @app.command("/myctl")
@@ -201,4 +221,4 @@ def build(
         stale_after=config.stale_run_seconds,
         counted=lambda n: counters.runs_interrupted("stale", n),
     ).start()
-    return Bot(app, services, ready, sweep, config.instance_id, hooks, watch)
+    return Bot(app, services, ready, sweep, config.instance_id, hooks, watch, pool)

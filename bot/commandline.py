@@ -13,13 +13,15 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from commands.cli import parser
 from commands.engine import rebuild
 from commands.engine.context import Engine
-from commands.invoke import dispatch, invocation
+from commands.invoke import dispatch, invocation, processes, worker
 from commands.state import rollbacks
 from commands.values import settings
 
 Invocation = invocation.Invocation
 Result = dispatch.Result
 MUTATING_COMMANDS = invocation.MUTATING_COMMANDS
+EnginePool = processes.EnginePool
+EngineRecipe = worker.Recipe
 
 
 def commands() -> Collection[str]:

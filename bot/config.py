@@ -33,6 +33,12 @@ DEFAULT_HEARTBEAT_SECONDS = 10.0
 # slow replica (a long GC pause, a database failover) is not declared dead.
 DEFAULT_STALE_RUN_SECONDS = 60.0
 LOG_FORMATS = ("text", "json")
+# Where the engine runs for Slack, hooks and approvals: in worker processes (the default, so
+# CPU-heavy steps never hold the GIL the listener acks with: docs/benchmarks.md §D), or in the
+# bot's own process (`in-process`: one process, for debugging or a very small pod).
+ENGINE_MODES = ("processes", "in-process")
+# Added to the engine processes' niceness: under load the listener's CPU comes first.
+DEFAULT_ENGINE_NICE = 10
 # Variables whose values are credentials: masked in every log line (bot/logs.py).
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
@@ -61,6 +67,8 @@ class BotConfig:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     stale_run_seconds: float = DEFAULT_STALE_RUN_SECONDS
+    engine: str = ENGINE_MODES[0]
+    engine_nice: int = DEFAULT_ENGINE_NICE
 
     @property
     def socket_mode(self) -> bool:
@@ -138,7 +146,25 @@ def from_environ(environ: Mapping[str, str]) -> BotConfig:
         grace_seconds=_seconds(environ, "MYCTL_SHUTDOWN_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
         heartbeat_seconds=_seconds(environ, "MYCTL_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS),
         stale_run_seconds=_seconds(environ, "MYCTL_STALE_RUN_SECONDS", DEFAULT_STALE_RUN_SECONDS),
+        engine=_choice(environ, "MYCTL_BOT_ENGINE", ENGINE_MODES),
+        engine_nice=_nice(environ),
     )
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (environ.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise errors.ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _nice(environ: Mapping[str, str]) -> int:
+    raw = (environ.get("MYCTL_BOT_ENGINE_NICE") or "").strip()
+    if not raw:
+        return DEFAULT_ENGINE_NICE
+    if not raw.isdigit() or int(raw) > 19:
+        raise errors.ConfigError(f"MYCTL_BOT_ENGINE_NICE: expected 0 to 19, got {raw!r}")
+    return int(raw)
 
 
 def log_format(environ: Mapping[str, str]) -> str:

@@ -156,9 +156,7 @@ def start(services: services_mod.Services, trigger: triggers.Trigger, due: coale
         return exc.exit_code
     if trigger.approval and not inv.options.dry_run:  # a dry run changes nothing: as for /myctl
         return _ask(services, inv, config, talk)
-    job = run.engine_job(
-        inv, config, user=user, cluster=services.cluster.get, clock=services.clock, source="hook"
-    )
+    job = run.engine_job(inv, config, user=user, engines=services.engines, source="hook")
     return services.run(job, talk)
 
 

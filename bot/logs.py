@@ -53,11 +53,17 @@ class _Redact(logging.Filter):
         # Short values would mask ordinary words; real credentials are long.
         self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = auditlog.redact(record.getMessage())
+    def _mask(self, text: str) -> str:
+        text = auditlog.redact(text)
         for secret in self._secrets:
-            message = message.replace(secret, auditlog.REDACTED)
+            text = text.replace(secret, auditlog.REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = self._mask(record.getMessage())
         record.msg, record.args = message, None
+        if record.exc_text:  # a traceback rendered elsewhere (an engine process)
+            record.exc_text = self._mask(record.exc_text)
         return True
 
 
@@ -74,6 +80,8 @@ class JsonFormatter(logging.Formatter):
         line.update((key, fields[key]) for key in RUN_FIELDS if key in fields)
         if record.exc_info:
             line["exception"] = auditlog.redact(self.formatException(record.exc_info))
+        elif record.exc_text:  # rendered already: a record from an engine process
+            line["exception"] = auditlog.redact(record.exc_text)
         return json.dumps(line, separators=(",", ":"), default=str)
 
 

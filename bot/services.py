@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot import access, jobs, metrics
 from bot.runs import delivery as delivery_mod
+from bot.runs import engines as engines_mod
 from bot.runs import run as run_mod
 from commands.kube import port
 from commands.state import store as store_mod
@@ -42,6 +43,7 @@ class Services:
     metrics: metrics.Metrics
     store: store_mod.StateStore  # the audit trail and approvals
     pipeline: run_mod.Pipeline
+    engines: engines_mod.Engines  # where runs' engines run (bot/runs/engines.py)
     environ: Mapping[str, str] = field(default_factory=dict)  # MYCTL_CONFIG for settings_for
     clock: clock_mod.Clock = field(default_factory=clock_mod.SystemClock)
 

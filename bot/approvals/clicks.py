@@ -99,8 +99,7 @@ def _execute(
         inv,
         config,
         user=approval.requester,
-        cluster=services.cluster.get,
-        clock=services.clock,
+        engines=services.engines,
         source=source,
         history=services.store,
         canary=canary.pause_for(services, inv, config, talk),
@@ -125,8 +124,7 @@ def _roll_back(
         inv,
         config,
         user=actor,
-        cluster=services.cluster.get,
-        clock=services.clock,
+        engines=services.engines,
         history=services.store,
     )
     services.metrics.command_finished(inv.command, services.run(job, talk))

@@ -60,8 +60,7 @@ def _run(
         inv,
         config,
         user=talk.user,
-        cluster=services.cluster.get,
-        clock=services.clock,
+        engines=services.engines,
         history=services.store,
         canary=canary.pause_for(services, inv, config, talk),
     )

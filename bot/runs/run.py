@@ -18,9 +18,8 @@ from bot import commandline, logs
 from bot import metrics as metrics_mod
 from bot.rendering import blocks, outcomes, waves
 from bot.runs import delivery, progress
+from bot.runs import engines as engines_mod
 from commands.engine import context
-from commands.engine.context import Engine
-from commands.kube import port
 from commands.state import rollbacks
 from commands.state import trail as trail_mod
 from commands.values import clock as clock_mod
@@ -89,27 +88,17 @@ def engine_job(
     config: settings.Settings,
     *,
     user: str,
-    cluster: Callable[[], port.Cluster],
-    clock: clock_mod.Clock,
+    engines: engines_mod.Engines,
     source: str = "slack",
     history: rollbacks.RunHistory | None = None,
     canary: CanaryPause | None = None,
 ) -> Job:
-    """A job that runs `inv` on the engine and renders its result for `user`. `history` (the
+    """A job that runs `inv` on `engines` and renders its result for `user`. `history` (the
     state store) is what `rollback` reads; `canary` pauses after a good canary."""
 
     def work(report: events.Reporter) -> Outcome:
-        def engine() -> Engine:
-            return Engine(
-                cluster=cluster(),
-                settings=config,
-                clock=clock,
-                report=report,
-                dry_run=inv.options.dry_run,
-                continue_after_canary=canary.gate(report) if canary else context.always_continue,
-            )
-
-        result = commandline.execute(inv, engine, history=history)
+        gate = canary.gate(report) if canary else context.always_continue
+        result = engines.execute(inv, config, report=report, gate=gate, history=history)
         notes = (*(canary.notes() if canary else ()), *_undoes(result, history))
         final = outcomes.final(inv.argv, user, result, notes)
         return Outcome(result.exit_code, result.summary(), final, result.to_json())

@@ -73,6 +73,11 @@ class PermissionDenied(ClusterError):
         where = f'in namespace "{namespace}"' if namespace else "at cluster scope"
         text = f"permission denied: cannot {verb} {resource} {where}"
         super().__init__(f"{text} ({detail})" if detail else text)
+        self._detail = detail
+
+    def __reduce__(self) -> tuple[type[PermissionDenied], tuple[str, str, str | None, str]]:
+        # Pickled as it was made (an engine process sends it back: commands/invoke/worker.py).
+        return type(self), (self.verb, self.resource, self.namespace, self._detail)
 
 
 class NotFound(ClusterError):
@@ -104,4 +109,10 @@ class CacheTooLarge(MyctlError):
 
 
 class Cancelled(MyctlError):
+    exit_code = EXIT_FAILED
+
+
+class EngineLost(MyctlError):
+    """The process running the engine ended mid-run: what it did is only what it reported."""
+
     exit_code = EXIT_FAILED

@@ -3,6 +3,8 @@ the job runner, metrics."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from bot import access, commandline, config, jobs, metrics
@@ -97,6 +99,40 @@ def test_settings_defaults_and_repr_without_secrets() -> None:
         {"SLACK_BOT_TOKEN": "t", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://h/api"}
     )
     assert local.api_url == "http://h/api/"
+
+
+BASE = {"SLACK_BOT_TOKEN": "t", "SLACK_SIGNING_SECRET": "s"}
+
+
+def test_the_engine_runs_in_niced_processes_unless_told_otherwise() -> None:
+    default = config.from_environ(BASE)
+    assert (default.engine, default.engine_nice) == ("processes", 10)
+    chosen = config.from_environ(
+        {**BASE, "MYCTL_BOT_ENGINE": "In-Process", "MYCTL_BOT_ENGINE_NICE": "0"}
+    )
+    assert (chosen.engine, chosen.engine_nice) == ("in-process", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MYCTL_BOT_ENGINE", "threads"),
+        ("MYCTL_BOT_ENGINE_NICE", "20"),
+        ("MYCTL_BOT_ENGINE_NICE", "-5"),
+        ("MYCTL_BOT_ENGINE_NICE", "low"),
+    ],
+)
+def test_a_bad_engine_setting_is_a_config_error_naming_it(name: str, value: str) -> None:
+    with pytest.raises(errors.ConfigError, match=name):
+        config.from_environ({**BASE, name: value})
+
+
+def test_errors_survive_the_pipe_to_an_engine_process_as_what_they_are() -> None:
+    denied = errors.PermissionDenied("patch", "deployments", "shop", "forbidden")
+    back = pickle.loads(pickle.dumps(denied))
+    assert type(back) is errors.PermissionDenied and str(back) == str(denied)
+    assert (back.verb, back.resource, back.namespace) == ("patch", "deployments", "shop")
+    assert back.exit_code == errors.EXIT_USAGE
 
 
 def test_main_exits_2_when_the_secret_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
