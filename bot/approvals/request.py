@@ -1,9 +1,10 @@
 """The approval gate: a command that needs approval posts its plan with buttons instead of running.
 
-`request_approval` gathers the plan (scope, the current cache's age and size, how many workloads
-the scan will cover; nothing is written); `post_request` stores the request and posts it with
-Approve (primary, confirm dialog) and Cancel (danger) buttons whose value is only the request's
-opaque id: everything else lives in the state store. The click side is clicks.py.
+`request_approval` gathers the plan (commands/engine/plans.py, in an engine process: scope, the
+current cache's age and size, how many workloads the scan will cover; nothing is written);
+`post_request` stores the request and posts it with Approve (primary, confirm dialog) and Cancel
+(danger) buttons whose value is only the request's opaque id: everything else lives in the
+state store. The click side is clicks.py.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from bot import services as services_mod
 from bot.rendering import approvals as texts
 from bot.rendering import outcomes
 from bot.runs import delivery
-from commands.engine import check, rebuild
-from commands.engine.context import Engine
 from commands.state import records
 from commands.state import store as store_mod
-from commands.values import errors, settings
+from commands.values import errors, plans, settings
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +29,6 @@ log = logging.getLogger(__name__)
 def needs_approval(inv: commandline.Invocation, approvals: settings.ApprovalSettings) -> bool:
     """Commands configured as needing approval, except dry runs (they change nothing)."""
     return inv.command in approvals.commands and not inv.options.dry_run
-
-
-def gather_plan(engine: Engine, inv: commandline.Invocation) -> texts.Plan:
-    """Read-only: one cache read, and one scan for the commands that rebuild."""
-    cache = engine.settings.cache
-    plan = texts.Plan(
-        scope=engine.settings.scope.describe(),
-        cache=f"{cache.namespace}/{cache.name}",
-        check=check.inspect(engine).result,
-    )
-    if inv.command not in ("rebuild", "orchestrate"):
-        return plan
-    try:
-        count = sum(1 for _ in rebuild.scan(engine))
-    except errors.MyctlError as exc:
-        return texts.Plan(plan.scope, plan.cache, plan.check, scan_error=str(exc))
-    return texts.Plan(plan.scope, plan.cache, plan.check, scanned=count)
 
 
 def request_approval(
@@ -62,10 +44,9 @@ def request_approval(
         talk.ephemeral(outcomes.no_approvers(inv.command))
         return errors.EXIT_USAGE
     try:
-        engine = Engine(cluster=services.cluster.get(), settings=config, clock=services.clock)
-        plan = gather_plan(engine, inv)
+        plan = services.engines.plan(inv.command, config)
     except errors.MyctlError as exc:
-        plan = texts.Plan(
+        plan = plans.Plan(
             config.scope.describe(),
             f"{config.cache.namespace}/{config.cache.name}",
             unknown=str(exc),

@@ -7,12 +7,11 @@ The flow that posts and updates these messages is bot/approvals/.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from bot.rendering import blocks, waves
 from bot.rendering.blocks import Block, Rendered
 from commands.state import records
-from commands.values import durations, results, settings
+from commands.values import durations, plans, settings
 
 ACTION_APPROVE = "myctl_approve"
 ACTION_CANCEL = "myctl_cancel"
@@ -45,19 +44,7 @@ def kind(approval: records.ApprovalRecord) -> str:
 # --------------------------------------------------------------------------- the plan
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What approvers need to decide, gathered read-only by bot/approvals/request.py."""
-
-    scope: str
-    cache: str  # namespace/name
-    check: results.CheckResult | None = None
-    unknown: str = ""  # why the cache could not be inspected at all
-    scanned: int | None = None  # workloads in scope (rebuild, orchestrate)
-    scan_error: str = ""
-
-
-def plan_text(plan: Plan) -> str:
+def plan_text(plan: plans.Plan) -> str:
     lines = [f"*Scope:* {plan.scope}"]
     where = f"`{plan.cache}`"
     result = plan.check

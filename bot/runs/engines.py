@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from bot import commandline
 from commands.engine import context
+from commands.engine import plans as engine_plans
 from commands.engine.context import Engine
 from commands.kube import port
 from commands.state import rollbacks
 from commands.values import clock as clock_mod
-from commands.values import events, settings
+from commands.values import events, plans, settings
 
+PLAN = f"{engine_plans.__name__}:{engine_plans.gather.__name__}"
 # What only this process can run (it holds the state store `rollback` reads).
 HERE_ONLY = frozenset({"rollback", "version"})
 
@@ -42,15 +44,29 @@ class Engines:
         question, `history` is the audit trail `rollback` reads."""
         if self.pool is not None and inv.command not in HERE_ONLY:
             return self.pool.execute(inv, config, report=report, gate=gate)
+        return commandline.execute(
+            inv, lambda: self._here(config, report, gate, inv.options.dry_run), history=history
+        )
 
-        def engine() -> Engine:
-            return Engine(
-                cluster=self.cluster(),
-                settings=config,
-                clock=self.clock,
-                report=report,
-                dry_run=inv.options.dry_run,
-                continue_after_canary=gate,
-            )
+    def plan(self, command: str, config: settings.Settings) -> plans.Plan:
+        """What an approval request for `command` shows (read-only; a scan for rebuilds)."""
+        if self.pool is not None:
+            found: plans.Plan = self.pool.call(PLAN, config, command)
+            return found
+        return engine_plans.gather(self._here(config), command)
 
-        return commandline.execute(inv, engine, history=history)
+    def _here(
+        self,
+        config: settings.Settings,
+        report: events.Reporter = events.discard,
+        gate: context.CanaryGate = context.always_continue,
+        dry_run: bool = False,
+    ) -> Engine:
+        return Engine(
+            cluster=self.cluster(),
+            settings=config,
+            clock=self.clock,
+            report=report,
+            dry_run=dry_run,
+            continue_after_canary=gate,
+        )

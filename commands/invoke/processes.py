@@ -153,25 +153,36 @@ class EnginePool:
     ) -> dispatch.Result:
         """Run `inv` in a worker, relaying its events to `report` and its canary question to
         `gate`; return its result or raise its error, as `dispatch.execute` would."""
+        task = worker.Task(config, inv.options.dry_run, invocation=inv)
+        result: dispatch.Result = self._exchange(task, report, gate)
+        return result
+
+    def call(self, function: str, config: settings.Settings, *args: Any) -> Any:
+        """`function(engine, *args)` in a worker ("module:function" of a read-only engine
+        step, e.g. commands.engine.plans:gather); its result or its error."""
+        task = worker.Task(config, dry_run=True, call=function, args=args)
+        return self._exchange(task, events.discard, _never_asked)
+
+    def _exchange(self, task: worker.Task, report: events.Reporter, gate: Gate) -> Any:
         used = self._borrow()
         healthy = False
         with self._lock:
             self._running.add(used.process.pid or 0)
         try:
-            used.conn.send(("run", worker.Task(inv, config, inv.options.dry_run)))
+            used.conn.send(("run", task))
             outcome = _relay(used.conn, report, gate)
             healthy = True
         except (EOFError, OSError) as exc:
             used.process.join(EXIT_GRACE)
             raise errors.EngineLost(
-                f"the engine process running {inv.command} ended unexpectedly "
+                f"the engine process running {task.what} ended unexpectedly "
                 f"(exit code {used.process.exitcode}); what it reported before is shown above"
             ) from exc
         finally:
             self._give_back(used, healthy=healthy)
         if isinstance(outcome, BaseException):
             raise outcome
-        return outcome  # type: ignore[no-any-return]
+        return outcome
 
     def idle(self) -> tuple[int, ...]:
         """The process ids of the workers waiting for a run."""
@@ -186,6 +197,10 @@ class EnginePool:
             idle, self._idle = self._idle, []
         for each in idle:
             each.stop()
+
+
+def _never_asked(_canary: tuple[restarts.TargetOutcome, ...]) -> bool:
+    return False
 
 
 def _relay(conn: Connection, report: events.Reporter, gate: Gate) -> Any:

@@ -14,6 +14,7 @@ process that started it is gone.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import pickle
@@ -28,6 +29,8 @@ from commands.values import errors, events, restarts, settings
 
 log = logging.getLogger(__name__)
 
+# Where the functions a Task may `call` live: the engine's read-only steps.
+ENGINE_PACKAGE = "commands.engine."
 # How often the orphan check runs: how long a worker may outlive a killed parent.
 ORPHAN_POLL = 1.0
 
@@ -44,11 +47,18 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Task:
-    """One invocation to run (an `Invocation`: pickled as it is, it is plain values)."""
+    """One piece of work: an `Invocation` to dispatch (pickled as it is: plain values), or a
+    read-only engine function `call`ed as "module:function" with the engine and `args`."""
 
-    invocation: Any
     settings: settings.Settings
     dry_run: bool
+    invocation: Any = None
+    call: str = ""
+    args: tuple[Any, ...] = ()
+
+    @property
+    def what(self) -> str:
+        return self.call or str(self.invocation.command)
 
 
 class _Pipe:
@@ -193,14 +203,25 @@ def _run(pipe: _Pipe, task: Task, cluster_of: Callable[[], Any]) -> None:
         )
 
     try:
-        result = dispatch.execute(task.invocation, engine, _approved)
+        if task.call:
+            result = _function(task.call)(engine(), *task.args)
+        else:
+            result = dispatch.execute(task.invocation, engine, _approved)
     except Exception as exc:
         if not isinstance(exc, errors.MyctlError):
-            log.error("engine process: %s crashed", task.invocation.command, exc_info=exc)
+            log.error("engine process: %s crashed", task.what, exc_info=exc)
         pipe.send("error", sendable(exc))
         return
     try:
         pipe.send("result", result)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        log.error("engine process: the result of %s cannot be sent", task.invocation.command)
+        log.error("engine process: the result of %s cannot be sent", task.what)
         pipe.send("error", sendable(exc))
+
+
+def _function(call: str) -> Callable[..., Any]:
+    module, _, name = call.partition(":")
+    if not module.startswith(ENGINE_PACKAGE):
+        raise ValueError(f"not an engine function: {call!r}")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found

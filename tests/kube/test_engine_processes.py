@@ -25,7 +25,7 @@ from commands.cli import parser
 from commands.engine.context import Engine
 from commands.invoke import dispatch, invocation, processes, worker
 from commands.kube import client
-from commands.values import errors, events, restarts
+from commands.values import errors, events, plans, restarts
 from tests.kube import objects
 from tests.support import controlplane as cp
 from tests.support import polling
@@ -258,3 +258,15 @@ def test_workers_run_niced_and_never_outlive_their_parent(
         polling.wait_until(lambda: not Path(f"/proc/{child}").exists(), timeout=10)
     finally:
         parent.kill()
+
+
+def test_an_approval_plan_is_gathered_in_a_worker(world: World) -> None:
+    objects.deployment(world.admin, world.namespace, "web", IMAGE, replicas=0)
+    config = invocation.settings_for(parse(world.namespace, "rebuild"), {})
+    plan = world.pool.call("commands.engine.plans:gather", config, "rebuild")
+    assert isinstance(plan, plans.Plan)
+    assert plan.scanned == 1 and plan.scan_error == ""
+    assert plan.cache == f"{world.namespace}/myctl-image-cache"
+    # Only the engine's functions can be called there.
+    with pytest.raises(ValueError, match="not an engine function"):
+        world.pool.call("os:getcwd", config)
