@@ -74,15 +74,11 @@ def _start_schedules(
     options: scheduler.Options,
 ) -> scheduler.Schedules:
     from bot.scheduling import leader, scheduler  # lazy: APScheduler only where schedules exist
-    from commands.engine.context import Engine
-
-    def engine_factory() -> Engine:
-        return Engine(cluster=bot.services.cluster.get(), settings=loaded)
 
     schedules = scheduler.Schedules(
         loaded,
         bot.services.slack,
-        engine_factory,
+        bot.services.engines.report_sections(loaded),
         state_url=config.state_url or loaded.state.url,
         store=bot.services.store,
         identity=environ.get("MYCTL_INSTANCE_ID") or None,

@@ -19,6 +19,7 @@ from bot import services as services_mod
 from bot.rendering import approvals as texts
 from bot.rendering import outcomes
 from bot.runs import delivery
+from commands.engine import plans as engine_plans
 from commands.state import records
 from commands.state import store as store_mod
 from commands.values import errors, plans, settings
@@ -44,7 +45,7 @@ def request_approval(
         talk.ephemeral(outcomes.no_approvers(inv.command))
         return errors.EXIT_USAGE
     try:
-        plan = services.engines.plan(inv.command, config)
+        plan = services.engines.read(engine_plans.gather, config, inv.command)
     except errors.MyctlError as exc:
         plan = plans.Plan(
             config.scope.describe(),

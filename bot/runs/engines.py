@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from bot import commandline
 from commands.engine import context
-from commands.engine import plans as engine_plans
+from commands.engine import reports as engine_reports
 from commands.engine.context import Engine
 from commands.kube import port
 from commands.state import rollbacks
 from commands.values import clock as clock_mod
-from commands.values import events, plans, settings
+from commands.values import events, settings
 
-PLAN = f"{engine_plans.__name__}:{engine_plans.gather.__name__}"
+T = TypeVar("T")
 # What only this process can run (it holds the state store `rollback` reads).
 HERE_ONLY = frozenset({"rollback", "version"})
 
@@ -48,12 +49,24 @@ class Engines:
             inv, lambda: self._here(config, report, gate, inv.options.dry_run), history=history
         )
 
-    def plan(self, command: str, config: settings.Settings) -> plans.Plan:
-        """What an approval request for `command` shows (read-only; a scan for rebuilds)."""
+    def read(self, function: Callable[..., T], config: settings.Settings, *args: Any) -> T:
+        """`function(engine, *args)`: a read-only engine step (an approval's plan, a report's
+        sections) that may be CPU work, so in an engine process when there are some."""
         if self.pool is not None:
-            found: plans.Plan = self.pool.call(PLAN, config, command)
+            found: T = self.pool.call(f"{function.__module__}:{function.__name__}", config, *args)
             return found
-        return engine_plans.gather(self._here(config), command)
+        return function(self._here(config), *args)
+
+    def report_sections(
+        self, config: settings.Settings
+    ) -> Callable[[str, tuple[str, ...]], engine_reports.Report]:
+        """A schedule's report sections from the cluster, by name and kinds (the `Gather` of
+        bot/scheduling/posting.py): a scan of the scope, so read in an engine process."""
+
+        def gather(name: str, kinds: tuple[str, ...]) -> engine_reports.Report:
+            return self.read(engine_reports.from_cluster, config, name, kinds)
+
+        return gather
 
     def _here(
         self,

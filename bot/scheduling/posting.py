@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from bot.rendering import reports as rendering
 from bot.runs import delivery, run
 from commands.engine import reports
-from commands.engine.context import Engine
 from commands.values import errors, events, settings
+
+# A report's sections from the cluster (commands/engine/reports.py `from_cluster`), for a
+# schedule's name and kinds; the bot gathers them in an engine process (bot/runs/engines.py).
+Gather = Callable[[str, tuple[str, ...]], reports.Report]
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,17 @@ def post(
     *,
     tick: dt.datetime | None,
     since: dt.datetime,
-    engine_factory: Callable[[], Engine],
+    gather: Gather,
     runs: reports.RunSource,
 ) -> Posted:
     """Post `schedule`'s report, covering activity since `since`, to `channel` (a channel ID,
     or a user ID for a DM). `tick` is the scheduled time shown in the report (None: on demand).
-    Slack and engine errors propagate after the run is recorded as failed."""
+    Slack and engine errors propagate after the run is recorded as failed; `gather` reads
+    the cluster's sections, the activity comes from `runs` (the state store)."""
     posted: list[Posted] = []
 
     def work(_report: events.Reporter) -> run.Outcome:
-        report = reports.gather(
-            engine_factory(), schedule.name, schedule.reports, runs=runs, since=since
-        )
+        report = reports.with_activity(gather(schedule.name, schedule.reports), runs, since)
         rendered = rendering.render(report, tick=tick)
         slack = pipeline.slack
         posted_channel, ts = slack.post(channel, rendered)

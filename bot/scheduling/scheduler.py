@@ -31,7 +31,6 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +42,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.rendering.schedules import ScheduleInfo
 from bot.runs import delivery, run
 from bot.scheduling import posting, registry, triggers
-from commands.engine.context import Engine
 from commands.kube import lease
 from commands.state import database, trail
 from commands.state import store as store_mod
@@ -80,7 +78,7 @@ class Schedules:
         self,
         config: settings.Settings,
         slack: delivery.Slack,
-        engine_factory: Callable[[], Engine],
+        gather: posting.Gather,
         *,
         state_url: str,
         store: store_mod.StateStore,
@@ -91,7 +89,7 @@ class Schedules:
         self.options = options or Options()
         self.triggers = triggers.build_triggers(config.schedules, self.options.every_seconds)
         self.settings = config
-        self.engine_factory = engine_factory
+        self.gather = gather
         self.store = store
         self.state_url = state_url
         self.identity = identity or default_identity()
@@ -224,7 +222,7 @@ class Schedules:
             user,
             tick=tick,
             since=since or anchor - dt.timedelta(days=1),
-            engine_factory=self.engine_factory,
+            gather=self.gather,
             runs=self.store,
         )
 

@@ -1,8 +1,8 @@
 """Scheduled-report data: cache health, images, rollouts and activity, gathered from an Engine.
 
-Pure engine: no Slack, no scheduler. Front doors render a `Report` themselves (bot/reports.py).
-One live scan of the workloads in scope feeds both the rollouts and the images sections, so a
-report costs one paginated list per kind however many sections it has. Images come from that
+Pure engine: no Slack, no scheduler (bot/rendering/reports.py renders a `Report`). One live
+scan of the workloads in scope feeds both the rollouts and the images sections, so a report
+costs one paginated list per kind however many sections it has. Images come from that
 live scan rather than from the cache: the report should show what runs now, and the cache
 section already says whether the cache agrees.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from commands.engine import cachedoc, check, rebuild, rollout
@@ -172,15 +172,19 @@ def gather(
     since: dt.datetime | None = None,
 ) -> Report:
     """Gather the requested sections. `since` bounds activity (default: the last 24 hours)."""
+    return with_activity(from_cluster(engine, name, kinds), runs, since)
+
+
+def from_cluster(engine: Engine, name: str, kinds: Iterable[str] = config.REPORT_KINDS) -> Report:
+    """Every requested section but activity: what the cluster says (the CPU work, a scan of the
+    scope; the bot runs it in an engine process). Activity is added by `with_activity`."""
     wanted = tuple(kind for kind in config.REPORT_KINDS if kind in set(kinds))
     unknown = set(kinds) - set(config.REPORT_KINDS)
     if unknown:
         raise errors.UsageError(f"unknown report kinds: {', '.join(sorted(unknown))}")
-    now = engine.clock.now()
     health: CacheHealth | None = None
     used: Images | None = None
     stuck: Rollouts | None = None
-    done: Activity | None = None
     problems: list[SectionError] = []
     if "cache" in wanted:
         health = cache_health(engine)
@@ -194,26 +198,33 @@ def gather(
                 used = images(scanned, engine)
             if "rollouts" in wanted:
                 stuck = rollouts(scanned)
-    if "activity" in wanted:
-        start = since or now - dt.timedelta(days=1)
-        if runs is None:
-            problems.append(SectionError("activity", "no state store is configured"))
-        else:
-            try:
-                done = activity(runs.runs_since(start), start)
-            except errors.MyctlError as exc:
-                problems.append(SectionError("activity", str(exc)))
     return Report(
         name=name,
-        generated_at=now,
+        generated_at=engine.clock.now(),
         scope=engine.settings.scope.describe(),
         kinds=wanted,
         cache=health,
         images=used,
         rollouts=stuck,
-        activity=done,
         errors=tuple(problems),
     )
+
+
+def with_activity(
+    report: Report, runs: RunSource | None, since: dt.datetime | None = None
+) -> Report:
+    """`report` with its activity section (the audit trail's runs since `since`, default the
+    24 hours before it was generated), when it asks for one."""
+    if "activity" not in report.kinds:
+        return report
+    start = since or report.generated_at - dt.timedelta(days=1)
+    try:
+        if runs is None:
+            raise errors.MyctlError("no state store is configured")
+        return replace(report, activity=activity(runs.runs_since(start), start))
+    except errors.MyctlError as exc:
+        problem = SectionError("activity", str(exc))
+        return replace(report, errors=(*report.errors, problem))
 
 
 def cache_health(engine: Engine) -> CacheHealth:

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot import metrics
-from bot.runs import delivery
+from bot import commandline, metrics
+from bot.runs import delivery, engines
 from bot.scheduling import scheduler
 from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.kube import client, lease, lease_api
 from commands.state import store as state_store
-from commands.values import settings
+from commands.values import clock, settings
 from tests.support import controlplane as cp
 from tests.support import manifests, polling
 from tests.support.slack_emulator import SlackEmulator
@@ -161,17 +161,20 @@ def reporter(
     cluster = client.connect(str(control_plane.kubeconfig), None)
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = state_store.StateStore(url)
+    # As the bot does: the report's scan in an engine process.
+    pool = commandline.EnginePool(commandline.EngineRecipe(str(control_plane.kubeconfig), None), 1)
     schedules = scheduler.Schedules(
         config,
         delivery.Slack(
             WebClient(token=BOT_TOKEN, base_url=slack_emulator.api_url), metrics.Metrics()
         ),
-        lambda: Engine(cluster=cluster, settings=config),
+        engines.Engines(lambda: cluster, clock.SystemClock(), pool).report_sections(config),
         state_url=url,
         store=store,
     )
     yield schedules, config
     schedules.stop()
+    pool.close()
     store.close()
     cluster.close()
 
@@ -212,13 +215,15 @@ def test_healthy_namespace_with_fresh_cache_says_healthy(
     control_plane: cp.ControlPlane, kube_namespace: str, slack_emulator: SlackEmulator,
     reporter: tuple[scheduler.Schedules, settings.Settings],
 ) -> None:  # fmt: skip
-    schedules, _ = reporter
+    schedules, config = reporter
     control_plane.apply_objects([manifests.deployment("web", namespace=kube_namespace)])
     path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/web"
     polling.wait_until(
         lambda: _status(control_plane, path).get("availableReplicas") == 1, 30, interval=POLL
     )
-    rebuild.run(schedules.engine_factory())
+    rebuild.run(
+        Engine(cluster=client.connect(str(control_plane.kubeconfig), None), settings=config)
+    )
     text = _fire_now(schedules, slack_emulator)
     assert text.startswith(":large_green_circle: myctl report morning: all healthy")
     assert "all 1 workloads rolled out" in text

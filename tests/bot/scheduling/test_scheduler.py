@@ -15,13 +15,12 @@ import pytest
 from slack_sdk import WebClient
 
 from bot import metrics
-from bot.runs import delivery
+from bot.runs import delivery, engines
 from bot.scheduling import leader, registry, scheduler
-from commands.engine.context import Engine
 from commands.kube import memory
 from commands.state import store as state_store
+from commands.values import clock, errors, settings, workloads
 from commands.values import config as config_mod
-from commands.values import errors, settings, workloads
 from tests.support import polling
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN
@@ -54,7 +53,7 @@ def make(
                 delivery.Slack(
                     WebClient(token=BOT_TOKEN, base_url=slack_emulator.api_url), metrics.Metrics()
                 ),
-                lambda: Engine(cluster=cluster, settings=config),
+                engines.Engines(lambda: cluster, clock.SystemClock()).report_sections(config),
                 state_url=state_url,
                 store=store,
                 options=scheduler.Options(misfire_grace_seconds=grace),
@@ -186,7 +185,9 @@ def test_bad_schedule_is_refused_before_anything_starts(
         schedules = scheduler.Schedules(
             config_mod.parse(document),
             slack,
-            lambda: Engine(cluster=memory.MemoryCluster()),
+            engines.Engines(memory.MemoryCluster, clock.SystemClock()).report_sections(
+                settings.Settings()
+            ),
             state_url=state_url,
             store=store,
         )
