@@ -19,8 +19,8 @@ from commands.values import clock as clocks
 class ApprovalStore:
     _clock: clocks.Clock
 
-    def _tx(self) -> contextlib.AbstractContextManager[sa.Connection]:
-        raise NotImplementedError  # `store.StateStore._tx`: one short transaction
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        raise NotImplementedError  # `store.StateStore.transaction`
 
     def create_approval(
         self,
@@ -32,7 +32,7 @@ class ApprovalStore:
         expires_at: dt.datetime,
         plan_text: str,
     ) -> records.ApprovalRecord:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             approval_id = approvals.create(
                 conn,
                 command=command,
@@ -48,16 +48,16 @@ class ApprovalStore:
         return record
 
     def get_approval(self, approval_id: str) -> records.ApprovalRecord | None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.get(conn, approval_id)
 
     def set_approval_message(self, approval_id: str, channel: str, ts: str) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             approvals.set_message(conn, approval_id, channel, ts)
 
     def pending_approvals(self) -> list[records.ApprovalRecord]:
         """Requests still pending (some may be past expiry until `expire_due` runs)."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.list_pending(conn)
 
     def decide(
@@ -73,7 +73,7 @@ class ApprovalStore:
         if decision not in ("approve", "cancel"):
             raise ValueError(f"unknown decision {decision!r}")
         required = max(required, 1)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             if decision == "cancel":
                 if approvals.decide_single(
                     conn, approval_id, to_state="cancelled", actor=actor, now=now
@@ -106,13 +106,13 @@ class ApprovalStore:
 
     def claim_execution(self, approval_id: str, *, now: dt.datetime | None = None) -> bool:
         """approved → executing, at most once across clicks, threads and replicas."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.claim(conn, approval_id, now or self._clock.now())
 
     def expire_due(self, now: dt.datetime) -> list[records.ApprovalRecord]:
         """Pending requests past expiry become "expired"; returns those THIS call expired."""
         expired: list[records.ApprovalRecord] = []
-        with self._tx() as conn:
+        with self.transaction() as conn:
             for approval_id in approvals.due(conn, now):
                 if approvals.expire_one(conn, approval_id, now):
                     record = approvals.get(conn, approval_id)

@@ -1,9 +1,10 @@
-"""Values returned by the state store. Frozen, plain data; no SQLAlchemy here."""
+"""Values the state store takes and returns. Frozen, plain data; no SQLAlchemy here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,6 +13,21 @@ RunState = Literal["running", "finished", "interrupted"]
 # pending → approved → executing, or pending → cancelled | expired. Only `pending` accepts votes.
 ApprovalState = Literal["pending", "approved", "executing", "cancelled", "expired"]
 DecisionKind = Literal["approve", "cancel"]
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run about to start (`StateStore.start_run`): who asked for what, where."""
+
+    command: str
+    argv: Sequence[str]  # stored redacted (auditlog.redact)
+    user: str
+    channel: str
+    source: str  # RunSource
+    dry_run: bool
+    owner: str = ""  # the replica's id; "" for the terminal (see `RunRecord.owner`)
+    message_ts: str | None = None  # the run's message, when it was posted before the start
+    permalink: str | None = None
 
 
 @dataclass(frozen=True)

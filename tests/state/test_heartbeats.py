@@ -16,13 +16,15 @@ STALE = dt.timedelta(seconds=60)
 
 def _run(store: store_mod.StateStore, owner: str) -> str:
     return store.start_run(
-        command="restart",
-        argv=["restart", "deployment/api"],
-        user="U1",
-        channel="C1",
-        source="slack",
-        dry_run=False,
-        owner=owner,
+        records.NewRun(
+            command="restart",
+            argv=["restart", "deployment/api"],
+            user="U1",
+            channel="C1",
+            source="slack",
+            dry_run=False,
+            owner=owner,
+        )
     )
 
 

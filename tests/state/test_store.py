@@ -39,7 +39,7 @@ def _run(store: store_mod.StateStore, **overrides: object) -> str:
         "dry_run": False,
     }
     fields.update(overrides)
-    return store.start_run(**fields)  # type: ignore[arg-type]
+    return store.start_run(records.NewRun(**fields))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- schema

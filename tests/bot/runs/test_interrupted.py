@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.rendering import blocks, outcomes
 from bot.runs import delivery, interrupted
+from commands.state import records
 from commands.state import store as store_mod
 from commands.values import clock as clocks
 from tests.support.slack_emulator import SlackEmulator
@@ -21,13 +22,15 @@ pytestmark = pytest.mark.slack
 def _running(store: store_mod.StateStore, slack: delivery.Slack, owner: str) -> tuple[str, str]:
     channel, ts = slack.post("C_OPS", blocks.plain(f"{blocks.RUNNING_EMOJI} restart"))
     run_id = store.start_run(
-        command="restart",
-        argv=["restart", "deployment/api"],
-        user="U1",
-        channel="C_OPS",
-        source="slack",
-        dry_run=False,
-        owner=owner,
+        records.NewRun(
+            command="restart",
+            argv=["restart", "deployment/api"],
+            user="U1",
+            channel="C_OPS",
+            source="slack",
+            dry_run=False,
+            owner=owner,
+        )
     )
     store.set_run_message(run_id, channel=channel, message_ts=ts, permalink=None)
     return run_id, ts
