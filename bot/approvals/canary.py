@@ -131,12 +131,14 @@ class Pause:
             raise errors.ConfigError("no approvers in slack.approvals.approvers")
         store, now = self._services.store, self._services.clock.now()
         request = store.create_approval(
-            command=waves.CANARY_REQUEST,
-            argv=list(self._inv.argv),
-            requester=talk.user,
-            channel=talk.channel,
-            expires_at=now + dt.timedelta(seconds=approvals.expiry_seconds),
-            plan_text=waves.verdicts_text(canary),
+            records.NewApproval(
+                command=waves.CANARY_REQUEST,
+                argv=list(self._inv.argv),
+                requester=talk.user,
+                channel=talk.channel,
+                expires_at=now + dt.timedelta(seconds=approvals.expiry_seconds),
+                plan_text=waves.verdicts_text(canary),
+            )
         )
         store.set_approval_message(request.id, talk.conversation, talk.ts)
         request_mod.audit_requested(

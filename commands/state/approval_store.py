@@ -8,6 +8,7 @@ replicas. A mixin of `store.StateStore`, which provides the transaction and the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -22,27 +23,10 @@ class ApprovalStore:
     def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
         raise NotImplementedError  # `store.StateStore.transaction`
 
-    def create_approval(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        requester: str,
-        channel: str,
-        expires_at: dt.datetime,
-        plan_text: str,
-    ) -> records.ApprovalRecord:
+    def create_approval(self, new: records.NewApproval) -> records.ApprovalRecord:
+        safe = dataclasses.replace(new, argv=auditlog.redact_argv(new.argv))
         with self.transaction() as conn:
-            approval_id = approvals.create(
-                conn,
-                command=command,
-                argv=[str(part) for part in auditlog.redact(list(argv))],
-                requester=requester,
-                channel=channel,
-                expires_at=expires_at,
-                plan_text=plan_text,
-                now=self._clock.now(),
-            )
+            approval_id = approvals.create(conn, safe, now=self._clock.now())
             record = approvals.get(conn, approval_id)
         assert record is not None
         return record

@@ -78,7 +78,7 @@ class StateStore(approval_store.ApprovalStore):
     def start_run(self, new: records.NewRun) -> str:
         run_id = str(uuid.uuid4())
         now = self._clock.now()
-        safe_argv = [str(part) for part in auditlog.redact(list(new.argv))]
+        safe_argv = auditlog.redact_argv(new.argv)
         asked = {
             "command": new.command,
             "argv": safe_argv,
@@ -245,24 +245,15 @@ class StateStore(approval_store.ApprovalStore):
 
 
 def run_record(row: sa.RowMapping) -> records.RunRecord:
-    return records.RunRecord(
-        id=row["id"],
-        command=row["command"],
+    return records.from_row(
+        records.RunRecord,
+        row,
         argv=approvals.argv_tuple(row["argv"]),
         user=row["user_id"],
-        channel=row["channel"],
-        source=row["source"],
         dry_run=bool(row["dry_run"]),
-        state=row["state"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        exit_code=row["exit_code"],
         summary=row["summary"] or "",
-        message_ts=row["message_ts"],
-        permalink=row["permalink"],
         owner=row["owner"] or "",
         details=dict(row["details"]) if row["details"] is not None else None,
-        message_channel=row["message_channel"],
     )
 
 

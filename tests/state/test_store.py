@@ -20,12 +20,14 @@ def _approval(
     store: store_mod.StateStore, clock: clocks.FakeClock, minutes: int = 15
 ) -> records.ApprovalRecord:
     return store.create_approval(
-        command="rebuild",
-        argv=["rebuild"],
-        requester="U_REQ",
-        channel="C1",
-        expires_at=clock.now() + minutes * MINUTE,
-        plan_text="scan 3 namespaces",
+        records.NewApproval(
+            command="rebuild",
+            argv=["rebuild"],
+            requester="U_REQ",
+            channel="C1",
+            expires_at=clock.now() + minutes * MINUTE,
+            plan_text="scan 3 namespaces",
+        )
     )
 
 
