@@ -134,7 +134,7 @@ class Pause:
             records.NewApproval(
                 command=waves.CANARY_REQUEST,
                 argv=list(self._inv.argv),
-                requester=talk.user,
+                user=talk.user,
                 channel=talk.channel,
                 expires_at=now + dt.timedelta(seconds=approvals.expiry_seconds),
                 plan_text=waves.verdicts_text(canary),

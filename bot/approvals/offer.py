@@ -48,7 +48,7 @@ class RollbackOffer:
             records.NewApproval(
                 command=waves.ROLLBACK_REQUEST,
                 argv=["rollback", "--run", run.id],
-                requester=run.user,
+                user=run.user,
                 channel=run.channel or talk.channel,
                 expires_at=self._clock.now() + dt.timedelta(seconds=approvals.expiry_seconds),
                 plan_text=waves.stored_message(final),

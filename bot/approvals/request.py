@@ -106,7 +106,7 @@ def post_request(
         records.NewApproval(
             command=invocation.command,
             argv=list(invocation.argv) or [invocation.command],
-            requester=requester,
+            user=requester,
             channel=channel,
             expires_at=now + dt.timedelta(seconds=approval_settings.expiry_seconds),
             plan_text=plan_text,

@@ -30,7 +30,7 @@ def create(conn: sa.Connection, new: records.NewApproval, *, now: dt.datetime) -
             id=approval_id,
             command=new.command,
             argv=list(new.argv),
-            requester=new.requester,
+            requester=new.user,
             channel=new.channel,
             state="pending",
             plan_text=new.plan_text,

@@ -19,13 +19,19 @@ Record = TypeVar("Record", "RunRecord", "ApprovalRecord")
 
 
 @dataclass(frozen=True)
-class NewRun:
-    """A run about to start (`StateStore.start_run`): who asked for what, where."""
+class Asked:
+    """Who asked for which command line, where: what a run and an approval request start from."""
 
     command: str
-    argv: Sequence[str]  # stored redacted (auditlog.redact)
-    user: str
+    argv: Sequence[str]  # stored redacted (auditlog.redact_argv)
+    user: str  # the run's user; the request's requester
     channel: str
+
+
+@dataclass(frozen=True)
+class NewRun(Asked):
+    """A run about to start (`StateStore.start_run`)."""
+
     source: str  # RunSource
     dry_run: bool
     owner: str = ""  # the replica's id; "" for the terminal (see `RunRecord.owner`)
@@ -58,13 +64,9 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
-class NewApproval:
+class NewApproval(Asked):
     """An approval request about to be stored (`StateStore.create_approval`)."""
 
-    command: str
-    argv: Sequence[str]  # stored redacted (auditlog.redact)
-    requester: str
-    channel: str
     expires_at: dt.datetime
     plan_text: str
 

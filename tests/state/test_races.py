@@ -49,7 +49,7 @@ def _approval(store: store_mod.StateStore, now: dt.datetime) -> str:
         records.NewApproval(
             command="rebuild",
             argv=["rebuild"],
-            requester="U_REQ",
+            user="U_REQ",
             channel="C1",
             expires_at=now + dt.timedelta(minutes=15),
             plan_text="plan",

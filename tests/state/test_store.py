@@ -23,7 +23,7 @@ def _approval(
         records.NewApproval(
             command="rebuild",
             argv=["rebuild"],
-            requester="U_REQ",
+            user="U_REQ",
             channel="C1",
             expires_at=clock.now() + minutes * MINUTE,
             plan_text="scan 3 namespaces",

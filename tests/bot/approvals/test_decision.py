@@ -236,7 +236,7 @@ def test_builders_stay_within_block_kit_limits(flow: Flow) -> None:
         records.NewApproval(
             command="rebuild",
             argv=["rebuild", "--selector", "a<b>&c" * 500],
-            requester="U_REQ",
+            user="U_REQ",
             channel=CHANNEL,
             expires_at=flow.clock.now(),
             plan_text="x" * 10_000,

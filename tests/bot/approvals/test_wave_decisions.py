@@ -18,7 +18,7 @@ def _stored(flow: Flow, command: str, plan_text: str = "verdicts") -> records.Ap
         records.NewApproval(
             command=command,
             argv=["rollback", "--run", "run-1"],
-            requester="U_REQ",
+            user="U_REQ",
             channel=CHANNEL,
             expires_at=flow.clock.now() + dt.timedelta(minutes=15),
             plan_text=plan_text,
