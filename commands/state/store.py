@@ -78,10 +78,10 @@ class StateStore(approval_store.ApprovalStore):
     def start_run(self, new: records.NewRun) -> str:
         run_id = str(uuid.uuid4())
         now = self._clock.now()
-        safe_argv = auditlog.redact_argv(new.argv)
+        # What the row and the audit line both record (the row names the user `user_id`).
         asked = {
             "command": new.command,
-            "argv": safe_argv,
+            "argv": auditlog.redact_argv(new.argv),
             "channel": new.channel,
             "source": new.source,
             "dry_run": new.dry_run,
