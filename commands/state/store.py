@@ -33,8 +33,10 @@ class StateError(errors.MyctlError):
     exit_code = errors.EXIT_USAGE
 
 
-class StateStore(approval_store.ApprovalStore):
-    """Runs and audit events here; approval requests and decisions in `approval_store`."""
+class StateStore(approval_store.ApprovalStore, contextlib.AbstractContextManager["StateStore"]):
+    """Runs and audit events here; approval requests and decisions in `approval_store`.
+
+    A context manager (`with StateStore(url) as store:`) that closes the store on leaving."""
 
     def __init__(self, url: str, *, clock: clocks.Clock | None = None) -> None:
         self._clock: clocks.Clock = clock or clocks.SystemClock()
@@ -51,9 +53,6 @@ class StateStore(approval_store.ApprovalStore):
 
     def close(self) -> None:
         self._engine.dispose()
-
-    def __enter__(self) -> StateStore:
-        return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
