@@ -21,7 +21,7 @@ from bot.approvals import decision
 from bot.approvals import request as request_mod
 from bot.rendering import approvals as texts
 from bot.rendering import waves
-from bot.runs import delivery, progress
+from bot.runs import delivery, progress, run
 from commands.engine import context
 from commands.state import records
 from commands.values import errors, events, restarts, settings
@@ -59,6 +59,29 @@ def pause_for(
     if not (config.slack.approvals.canary and inv.restart.canary) or inv.options.dry_run:
         return None
     return Pause(services, config.slack.approvals, inv, talk)
+
+
+def engine_job(
+    services: services_mod.Services,
+    inv: commandline.Invocation,
+    config: settings.Settings,
+    talk: delivery.Delivery,
+    *,
+    user: str,
+    source: str = "slack",
+) -> run.Job:
+    """The engine job of a Slack run of `inv` in `talk`, as `user`: this bot's engines
+    and store, and the pause after a good canary when configuration asks for one. A command
+    and an approved request (bot/approvals/clicks.py) run through this one job."""
+    return run.engine_job(
+        inv,
+        config,
+        user=user,
+        engines=services.engines,
+        source=source,
+        history=services.store,
+        canary=pause_for(services, inv, config, talk),
+    )
 
 
 class Pause:
@@ -107,12 +130,14 @@ class Pause:
             raise errors.ConfigError("no approvers in slack.approvals.approvers")
         store, now = self._services.store, self._services.clock.now()
         request = store.create_approval(
-            command=waves.CANARY_REQUEST,
-            argv=list(self._inv.argv),
-            requester=talk.user,
-            channel=talk.channel,
-            expires_at=now + dt.timedelta(seconds=approvals.expiry_seconds),
-            plan_text=waves.verdicts_text(canary),
+            records.NewApproval(
+                command=waves.CANARY_REQUEST,
+                argv=list(self._inv.argv),
+                user=talk.user,
+                channel=talk.channel,
+                expires_at=now + dt.timedelta(seconds=approvals.expiry_seconds),
+                plan_text=waves.verdicts_text(canary),
+            )
         )
         store.set_approval_message(request.id, talk.conversation, talk.ts)
         request_mod.audit_requested(

@@ -95,15 +95,7 @@ def _execute(
         return
     # A registry trigger's request (bot/hookruns.py) stays a hook run in the trail once approved.
     source = "hook" if approval.requester.startswith(blocks.TRIGGER_USER_PREFIX) else "slack"
-    job = run.engine_job(
-        inv,
-        config,
-        user=approval.requester,
-        engines=services.engines,
-        source=source,
-        history=services.store,
-        canary=canary.pause_for(services, inv, config, talk),
-    )
+    job = canary.engine_job(services, inv, config, talk, user=approval.requester, source=source)
     services.metrics.command_finished(inv.command, services.run(job, talk))
 
 

@@ -18,7 +18,7 @@ from bot.approvals import request as request_mod
 from bot.rendering import waves
 from bot.rendering.blocks import Rendered
 from bot.runs import delivery
-from commands.state import rollbacks
+from commands.state import records, rollbacks
 from commands.state import store as store_mod
 from commands.values import clock as clock_mod
 from commands.values import settings
@@ -45,12 +45,14 @@ class RollbackOffer:
         if not (approvals.approver_users or approvals.approver_usergroups):
             return final  # nobody could press it: no button rather than one that always refuses
         request = self._store.create_approval(
-            command=waves.ROLLBACK_REQUEST,
-            argv=["rollback", "--run", run.id],
-            requester=run.user,
-            channel=run.channel or talk.channel,
-            expires_at=self._clock.now() + dt.timedelta(seconds=approvals.expiry_seconds),
-            plan_text=waves.stored_message(final),
+            records.NewApproval(
+                command=waves.ROLLBACK_REQUEST,
+                argv=["rollback", "--run", run.id],
+                user=run.user,
+                channel=run.channel or talk.channel,
+                expires_at=self._clock.now() + dt.timedelta(seconds=approvals.expiry_seconds),
+                plan_text=waves.stored_message(final),
+            )
         )
         if talk.conversation and talk.ts:
             self._store.set_approval_message(request.id, talk.conversation, talk.ts)

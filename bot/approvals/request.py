@@ -85,12 +85,14 @@ def post_request(
     """Store a pending request and post it in `channel` only (a request nobody else sees could
     not be approved). Slack errors propagate: the stored request then expires unseen."""
     approval = store.create_approval(
-        command=invocation.command,
-        argv=list(invocation.argv) or [invocation.command],
-        requester=requester,
-        channel=channel,
-        expires_at=now + dt.timedelta(seconds=approval_settings.expiry_seconds),
-        plan_text=plan_text,
+        records.NewApproval(
+            command=invocation.command,
+            argv=list(invocation.argv) or [invocation.command],
+            user=requester,
+            channel=channel,
+            expires_at=now + dt.timedelta(seconds=approval_settings.expiry_seconds),
+            plan_text=plan_text,
+        )
     )
     posted_channel, ts = slack.post(channel, texts.request(approval, approval_settings))
     store.set_approval_message(approval.id, posted_channel, ts)

@@ -6,28 +6,18 @@ Expiry is atomic in the database, so each request's message is updated by exactl
 from __future__ import annotations
 
 import logging
-import threading
 
+from bot import periodic
 from bot import services as services_mod
 from bot.approvals import decision
 
 log = logging.getLogger(__name__)
 
 
-class Sweeper:
+class Sweeper(periodic.Periodic):
     def __init__(self, services: services_mod.Services, interval: float) -> None:
+        super().__init__("myctl-expiry", interval, self.sweep)
         self._services = services
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="myctl-expiry", daemon=True)
-
-    def start(self) -> Sweeper:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.sweep()
 
     def sweep(self) -> int:
         services = self._services
@@ -40,8 +30,3 @@ class Sweeper:
             # A database or Slack hiccup: the next sweep tries again.
             log.warning("approval expiry sweep failed: %s", type(exc).__name__)
             return 0
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)

@@ -13,7 +13,7 @@ from bot import services as services_mod
 from bot.approvals import canary, request
 from bot.conversation import botcommands
 from bot.rendering import outcomes
-from bot.runs import delivery, run
+from bot.runs import delivery
 from commands.values import errors, settings
 
 log = logging.getLogger(__name__)
@@ -56,15 +56,7 @@ def _run(
     config: settings.Settings,
     talk: delivery.Delivery,
 ) -> int:
-    job = run.engine_job(
-        inv,
-        config,
-        user=talk.user,
-        engines=services.engines,
-        history=services.store,
-        canary=canary.pause_for(services, inv, config, talk),
-    )
-    return services.run(job, talk)
+    return services.run(canary.engine_job(services, inv, config, talk, user=talk.user), talk)
 
 
 def _refuse(

@@ -129,23 +129,17 @@ class Coalescer:
         key: Key = (trigger.name, item.repository, item.tag)
         now = self._clock.monotonic()
         with self._lock:
-            if key in self._running:
-                follow_up = self._follow_ups.get(key)
-                if follow_up is not None:
-                    follow_up.add(item, now)
-                    return Outcome.FOLLOW_UP_MERGED
-                if not admit():
-                    return Outcome.RATE_LIMITED
-                self._follow_ups[key] = self._burst(key, trigger, item, now, follow_up=True)
-                return Outcome.FOLLOW_UP
-            pending = self._pending.get(key)
-            if pending is not None:
-                pending.add(item, now)
-                return Outcome.MERGED
+            # While a run of `key` goes on, pushes gather in its follow-up burst instead.
+            follow_up = key in self._running
+            bursts = self._follow_ups if follow_up else self._pending
+            burst = bursts.get(key)
+            if burst is not None:
+                burst.add(item, now)
+                return Outcome.FOLLOW_UP_MERGED if follow_up else Outcome.MERGED
             if not admit():
                 return Outcome.RATE_LIMITED
-            self._pending[key] = self._burst(key, trigger, item, now, follow_up=False)
-            return Outcome.SCHEDULED
+            bursts[key] = self._burst(key, trigger, item, now, follow_up=follow_up)
+            return Outcome.FOLLOW_UP if follow_up else Outcome.SCHEDULED
 
     def take_due(self) -> list[Run]:
         """Runs whose burst is over, now marked running; `on_ready` is called for each."""

@@ -100,44 +100,17 @@ def request_text(approval: records.ApprovalRecord) -> str:
     )
 
 
-def _plain(text: str, limit: int) -> Block:
-    return {"type": "plain_text", "text": blocks.fit(text, limit)}
-
-
 def buttons(approval: records.ApprovalRecord) -> Block:
     confirm_text = (
         f"This runs `{blocks.escape(command_text(approval))}` now, "
         f"as requested by {blocks.who(approval.requester)}."
     )
-    return {
-        "type": "actions",
-        "block_id": ACTIONS_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_APPROVE,
-                "text": _plain("Approve", blocks.MAX_BUTTON_TEXT),
-                "style": "primary",
-                "value": approval.id,
-                "confirm": {
-                    "title": _plain(f"Approve {approval.command}?", blocks.MAX_CONFIRM_TITLE),
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": blocks.fit(confirm_text, blocks.MAX_CONFIRM_TEXT),
-                    },
-                    "confirm": _plain("Approve", blocks.MAX_CONFIRM_TITLE),
-                    "deny": _plain("Back", blocks.MAX_CONFIRM_TITLE),
-                },
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_CANCEL,
-                "text": _plain("Cancel", blocks.MAX_BUTTON_TEXT),
-                "style": "danger",
-                "value": approval.id,
-            },
-        ],
-    }
+    confirm = (f"Approve {approval.command}?", confirm_text, "Approve")
+    return blocks.actions(
+        ACTIONS_BLOCK_ID,
+        blocks.button(ACTION_APPROVE, "Approve", approval.id, style="primary", confirm=confirm),
+        blocks.button(ACTION_CANCEL, "Cancel", approval.id, style="danger"),
+    )
 
 
 def request(approval: records.ApprovalRecord, approvals: settings.ApprovalSettings) -> Rendered:

@@ -145,6 +145,39 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
+def button(
+    action_id: str,
+    label: str,
+    value: str,
+    *,
+    style: str | None = None,
+    confirm: tuple[str, str, str] | None = None,  # title, text, confirm label
+) -> Block:
+    """A button whose value is `value`; with `confirm`, Slack asks first (Back cancels)."""
+    shown: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": fit(label, MAX_BUTTON_TEXT)},
+        "value": value,
+    }
+    if style:
+        shown["style"] = style
+    if confirm:
+        title, text, yes = confirm
+        shown["confirm"] = {
+            "title": {"type": "plain_text", "text": fit(title, MAX_CONFIRM_TITLE)},
+            "text": {"type": "mrkdwn", "text": fit(text, MAX_CONFIRM_TEXT)},
+            "confirm": {"type": "plain_text", "text": fit(yes, MAX_CONFIRM_TITLE)},
+            "deny": {"type": "plain_text", "text": "Back"},
+            **({"style": "danger"} if style == "danger" else {}),
+        }
+    return shown
+
+
+def actions(block_id: str, *buttons: Block) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
+
+
 def plain(text: str) -> Rendered:
     """A one-section answer."""
     return Rendered(text=text, blocks=[section(text)])

@@ -42,34 +42,6 @@ def is_rollback(approval: records.ApprovalRecord) -> bool:
     return approval.command == ROLLBACK_REQUEST
 
 
-def button(
-    action_id: str,
-    label: str,
-    value: str,
-    *,
-    style: str | None = None,
-    confirm: tuple[str, str, str] | None = None,  # title, text, confirm label
-) -> Block:
-    shown: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": blocks.fit(label, blocks.MAX_BUTTON_TEXT)},
-        "value": value,
-    }
-    if style:
-        shown["style"] = style
-    if confirm:
-        title, text, yes = confirm
-        shown["confirm"] = {
-            "title": {"type": "plain_text", "text": blocks.fit(title, blocks.MAX_CONFIRM_TITLE)},
-            "text": {"type": "mrkdwn", "text": blocks.fit(text, blocks.MAX_CONFIRM_TEXT)},
-            "confirm": {"type": "plain_text", "text": blocks.fit(yes, blocks.MAX_CONFIRM_TITLE)},
-            "deny": {"type": "plain_text", "text": "Back"},
-            **({"style": "danger"} if style == "danger" else {}),
-        }
-    return shown
-
-
 # --------------------------------------------------------------------------- canary pause
 
 
@@ -109,16 +81,13 @@ def pause_blocks(pause: Pause) -> list[Block]:
     return [
         blocks.section(blocks.fit(pause.verdicts)),
         blocks.context(ask),
-        {
-            "type": "actions",
-            "block_id": CANARY_BLOCK_ID,
-            "elements": [
-                button(
-                    ACTION_CONTINUE, "Continue", pause.approval_id, style="primary", confirm=confirm
-                ),
-                button(ACTION_STOP, "Stop", pause.approval_id, style="danger"),
-            ],
-        },
+        blocks.actions(
+            CANARY_BLOCK_ID,
+            blocks.button(
+                ACTION_CONTINUE, "Continue", pause.approval_id, style="primary", confirm=confirm
+            ),
+            blocks.button(ACTION_STOP, "Stop", pause.approval_id, style="danger"),
+        ),
     ]
 
 
@@ -167,19 +136,16 @@ def rollback_button(approval: records.ApprovalRecord) -> Block:
         f"Every workload this run restarted gets the digest it ran before "
         f"({undo_line(approval)}), waited for and verified."
     )
-    return {
-        "type": "actions",
-        "block_id": ROLLBACK_BLOCK_ID,
-        "elements": [
-            button(
-                ACTION_ROLLBACK,
-                "Roll back",
-                approval.id,
-                style="danger",
-                confirm=("Roll back this run?", text, "Roll back"),
-            )
-        ],
-    }
+    return blocks.actions(
+        ROLLBACK_BLOCK_ID,
+        blocks.button(
+            ACTION_ROLLBACK,
+            "Roll back",
+            approval.id,
+            style="danger",
+            confirm=("Roll back this run?", text, "Roll back"),
+        ),
+    )
 
 
 def with_rollback(final: Rendered, approval: records.ApprovalRecord) -> Rendered:

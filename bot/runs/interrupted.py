@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Sequence
 
+from bot import periodic
 from bot.rendering import outcomes
 from bot.runs import delivery
 from commands.state import heartbeats, records
@@ -39,7 +39,7 @@ def _say_so(slack: delivery.Slack, runs: Sequence[records.RunRecord]) -> None:
         slack.update_quietly(run.message_channel or run.channel, run.message_ts, rendered)
 
 
-class Watch:
+class Watch(periodic.Periodic):
     """Every `interval` seconds: heartbeat this replica's runs, then mark the runs of owners
     silent for `stale_after` seconds. `stale_after` should be several intervals, so a replica
     that is merely slow (a long GC, a database failover) is not declared dead."""
@@ -55,23 +55,13 @@ class Watch:
         stale_after: float,
         counted: Callable[[int], None] = lambda _n: None,
     ) -> None:
+        super().__init__("myctl-heartbeat", interval, self.tick)
         self._slack = slack
         self._store = store
         self._clock = clock
         self._owner = owner
-        self._interval = interval
         self._stale_after = stale_after
         self._counted = counted
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="myctl-heartbeat", daemon=True)
-
-    def start(self) -> Watch:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.tick()
 
     def tick(self) -> int:
         """One heartbeat and one sweep; returns how many stale runs this replica marked."""
@@ -90,8 +80,3 @@ class Watch:
             log.warning("marked %d stale runs of %s as interrupted", len(stale), owners)
             self._counted(len(stale))
         return len(stale)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)

@@ -68,7 +68,7 @@ def run(engine: Engine, request: Request) -> results.RestartResult:
         for plan in plans:
             if plan.decided is not None:
                 _report(engine, plan.decided)
-        done = _in_waves(engine, pool, opts, to_patch)
+        done = _Waves(engine, pool, opts).run(to_patch)
     outcomes = tuple(plan.decided or done[plan.target] for plan in plans)
     warnings = tuple(f"{o.target}: {o.detail}" for o in outcomes if o.outcome is Outcome.SKIPPED)
     result = results.RestartResult(outcomes, engine.dry_run, warnings, waited=opts.wait)
@@ -76,32 +76,49 @@ def run(engine: Engine, request: Request) -> results.RestartResult:
     return result
 
 
-def _in_waves(
-    engine: Engine,
-    pool: concurrent.futures.Executor,
-    opts: requests.RestartOptions,
-    to_patch: Sequence[inspect.Plan],
-) -> Done:
-    chosen = waves.split(to_patch, opts.canary)
-    if not opts.canary:
-        return _wave(engine, pool, opts, chosen.canary)
-    count = 2 if chosen.rest else 1
-    _note(engine, f"wave 1/{count}: canary ({len(chosen.canary)})")
-    done = _wave(engine, pool, opts, chosen.canary)
-    if not chosen.rest:
+@dataclass(frozen=True)
+class _Waves:
+    """The restart phase of one run: what every wave shares."""
+
+    engine: Engine
+    pool: concurrent.futures.Executor
+    opts: requests.RestartOptions
+
+    def run(self, to_patch: Sequence[inspect.Plan]) -> Done:
+        engine = self.engine
+        chosen = waves.split(to_patch, self.opts.canary)
+        if not self.opts.canary:
+            return self.wave(chosen.canary)
+        count = 2 if chosen.rest else 1
+        _note(engine, f"wave 1/{count}: canary ({len(chosen.canary)})")
+        done = self.wave(chosen.canary)
+        if not chosen.rest:
+            return done
+        why = waves.stop_reason(chosen.canary, done, dry_run=engine.dry_run)
+        if not why and not engine.dry_run and not _go_on(engine, chosen.canary, done):
+            why = "the run was stopped after a good canary"
+        if why:
+            _note(engine, f"wave 2/2 not started ({len(chosen.rest)}): {why}", warning=True)
+            for plan in chosen.rest:
+                done[plan.target] = waves.not_started(plan, why)
+                _report(engine, done[plan.target])
+            return done
+        _note(engine, f"wave 2/2: the rest ({len(chosen.rest)})")
+        done.update(self.wave(chosen.rest))
         return done
-    why = waves.stop_reason(chosen.canary, done, dry_run=engine.dry_run)
-    if not why and not engine.dry_run and not _go_on(engine, chosen.canary, done):
-        why = "the run was stopped after a good canary"
-    if why:
-        _note(engine, f"wave 2/2 not started ({len(chosen.rest)}): {why}", warning=True)
-        for plan in chosen.rest:
-            done[plan.target] = waves.not_started(plan, why)
-            _report(engine, done[plan.target])
-        return done
-    _note(engine, f"wave 2/2: the rest ({len(chosen.rest)})")
-    done.update(_wave(engine, pool, opts, chosen.rest))
-    return done
+
+    def wave(self, plans: Sequence[inspect.Plan]) -> Done:
+        engine, opts = self.engine, self.opts
+        # Each wave gets the whole --timeout: the second starts after the canary (and, from
+        # Slack, after a pause that may last minutes).
+        deadline = engine.clock.monotonic() + (
+            opts.timeout_seconds or engine.settings.restart.wait_timeout_seconds
+        )
+        futures = {
+            plan.target: self.pool.submit(_restart_safely, engine, opts, plan, deadline)
+            for plan in plans
+        }
+        return {target: future.result() for target, future in futures.items()}
 
 
 def _go_on(engine: Engine, canary: Sequence[inspect.Plan], done: Done) -> bool:
@@ -111,23 +128,6 @@ def _go_on(engine: Engine, canary: Sequence[inspect.Plan], done: Done) -> bool:
     except errors.MyctlError as exc:
         _note(engine, f"could not ask whether to go on after the canary: {exc}", warning=True)
         return False
-
-
-def _wave(
-    engine: Engine,
-    pool: concurrent.futures.Executor,
-    opts: requests.RestartOptions,
-    plans: Sequence[inspect.Plan],
-) -> Done:
-    # Each wave gets the whole --timeout: the second starts after the canary (and, from
-    # Slack, after a pause that may last minutes).
-    deadline = engine.clock.monotonic() + (
-        opts.timeout_seconds or engine.settings.restart.wait_timeout_seconds
-    )
-    futures = {
-        plan.target: pool.submit(_restart_safely, engine, opts, plan, deadline) for plan in plans
-    }
-    return {target: future.result() for target, future in futures.items()}
 
 
 def _note(engine: Engine, message: str, *, warning: bool = False) -> None:

@@ -89,6 +89,23 @@ def to_pod(obj: Json) -> workloads.Pod:
     )
 
 
+# The status fields of the current, updated, ready, available and unavailable counts.
+_SCHEDULED = (
+    "currentNumberScheduled",
+    "updatedNumberScheduled",
+    "numberReady",
+    "numberAvailable",
+    "numberUnavailable",
+)
+_REPLICAS = (
+    "replicas",
+    "updatedReplicas",
+    "readyReplicas",
+    "availableReplicas",
+    "unavailableReplicas",
+)
+
+
 def _rollout(kind: workloads.Kind, meta: Json, spec: Json, status: Json) -> workloads.RolloutFacts:
     conditions = tuple(
         workloads.Condition(
@@ -99,33 +116,22 @@ def _rollout(kind: workloads.Kind, meta: Json, spec: Json, status: Json) -> work
         )
         for c in status.get("conditions") or []
     )
-    generation = int(meta.get("generation", 0))
-    observed = int(status.get("observedGeneration", 0))
-    if kind is workloads.Kind.DAEMONSET:
-        desired = status.get("desiredNumberScheduled")
-        return workloads.RolloutFacts(
-            generation=generation,
-            observed_generation=observed,
-            desired=None if desired is None else int(desired),
-            current=int(status.get("currentNumberScheduled", 0)),
-            updated=int(status.get("updatedNumberScheduled", 0)),
-            ready=int(status.get("numberReady", 0)),
-            available=int(status.get("numberAvailable", 0)),
-            unavailable=int(status.get("numberUnavailable", 0)),
-            update_strategy=str((spec.get("updateStrategy") or {}).get("type", "RollingUpdate")),
-            conditions=conditions,
-        )
+    # A DaemonSet counts the nodes it is scheduled on; the others count replicas.
+    daemonset = kind is workloads.Kind.DAEMONSET
+    desired = status.get("desiredNumberScheduled") if daemonset else spec.get("replicas")
+    current, updated, ready, available, unavailable = (
+        int(status.get(key, 0)) for key in (_SCHEDULED if daemonset else _REPLICAS)
+    )
     strategy = spec.get("strategy" if kind is workloads.Kind.DEPLOYMENT else "updateStrategy") or {}
-    replicas = spec.get("replicas")
     facts = workloads.RolloutFacts(
-        generation=generation,
-        observed_generation=observed,
-        desired=None if replicas is None else int(replicas),
-        current=int(status.get("replicas", 0)),
-        updated=int(status.get("updatedReplicas", 0)),
-        ready=int(status.get("readyReplicas", 0)),
-        available=int(status.get("availableReplicas", 0)),
-        unavailable=int(status.get("unavailableReplicas", 0)),
+        generation=int(meta.get("generation", 0)),
+        observed_generation=int(status.get("observedGeneration", 0)),
+        desired=None if desired is None else int(desired),
+        current=current,
+        updated=updated,
+        ready=ready,
+        available=available,
+        unavailable=unavailable,
         update_strategy=str(strategy.get("type", "RollingUpdate")),
         conditions=conditions,
     )

@@ -8,6 +8,7 @@ replicas. A mixin of `store.StateStore`, which provides the transaction and the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -19,45 +20,28 @@ from commands.values import clock as clocks
 class ApprovalStore:
     _clock: clocks.Clock
 
-    def _tx(self) -> contextlib.AbstractContextManager[sa.Connection]:
-        raise NotImplementedError  # `store.StateStore._tx`: one short transaction
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        raise NotImplementedError  # `store.StateStore.transaction`
 
-    def create_approval(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        requester: str,
-        channel: str,
-        expires_at: dt.datetime,
-        plan_text: str,
-    ) -> records.ApprovalRecord:
-        with self._tx() as conn:
-            approval_id = approvals.create(
-                conn,
-                command=command,
-                argv=[str(part) for part in auditlog.redact(list(argv))],
-                requester=requester,
-                channel=channel,
-                expires_at=expires_at,
-                plan_text=plan_text,
-                now=self._clock.now(),
-            )
+    def create_approval(self, new: records.NewApproval) -> records.ApprovalRecord:
+        safe = dataclasses.replace(new, argv=auditlog.redact_argv(new.argv))
+        with self.transaction() as conn:
+            approval_id = approvals.create(conn, safe, now=self._clock.now())
             record = approvals.get(conn, approval_id)
         assert record is not None
         return record
 
     def get_approval(self, approval_id: str) -> records.ApprovalRecord | None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.get(conn, approval_id)
 
     def set_approval_message(self, approval_id: str, channel: str, ts: str) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             approvals.set_message(conn, approval_id, channel, ts)
 
     def pending_approvals(self) -> list[records.ApprovalRecord]:
         """Requests still pending (some may be past expiry until `expire_due` runs)."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.list_pending(conn)
 
     def decide(
@@ -73,7 +57,7 @@ class ApprovalStore:
         if decision not in ("approve", "cancel"):
             raise ValueError(f"unknown decision {decision!r}")
         required = max(required, 1)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             if decision == "cancel":
                 if approvals.decide_single(
                     conn, approval_id, to_state="cancelled", actor=actor, now=now
@@ -106,13 +90,13 @@ class ApprovalStore:
 
     def claim_execution(self, approval_id: str, *, now: dt.datetime | None = None) -> bool:
         """approved → executing, at most once across clicks, threads and replicas."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             return approvals.claim(conn, approval_id, now or self._clock.now())
 
     def expire_due(self, now: dt.datetime) -> list[records.ApprovalRecord]:
         """Pending requests past expiry become "expired"; returns those THIS call expired."""
         expired: list[records.ApprovalRecord] = []
-        with self._tx() as conn:
+        with self.transaction() as conn:
             for approval_id in approvals.due(conn, now):
                 if approvals.expire_one(conn, approval_id, now):
                     record = approvals.get(conn, approval_id)

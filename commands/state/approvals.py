@@ -23,29 +23,19 @@ V = schema.approval_votes
 ID_BYTES = 32
 
 
-def create(
-    conn: sa.Connection,
-    *,
-    command: str,
-    argv: list[str],
-    requester: str,
-    channel: str,
-    expires_at: dt.datetime,
-    plan_text: str,
-    now: dt.datetime,
-) -> str:
+def create(conn: sa.Connection, new: records.NewApproval, *, now: dt.datetime) -> str:
     approval_id = secrets.token_urlsafe(ID_BYTES)
     conn.execute(
         T.insert().values(
             id=approval_id,
-            command=command,
-            argv=list(argv),
-            requester=requester,
-            channel=channel,
+            command=new.command,
+            argv=list(new.argv),
+            requester=new.user,
+            channel=new.channel,
             state="pending",
-            plan_text=plan_text,
+            plan_text=new.plan_text,
             created_at=now,
-            expires_at=expires_at,
+            expires_at=new.expires_at,
         )
     )
     return approval_id
@@ -149,21 +139,8 @@ def _record(conn: sa.Connection, row: sa.RowMapping) -> records.ApprovalRecord:
     voters = conn.execute(
         sa.select(V.c.actor).where(V.c.approval_id == row["id"]).order_by(V.c.at, V.c.actor)
     ).scalars()
-    return records.ApprovalRecord(
-        id=row["id"],
-        command=row["command"],
-        argv=argv_tuple(row["argv"]),
-        requester=row["requester"],
-        channel=row["channel"],
-        state=row["state"],
-        plan_text=row["plan_text"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        message_channel=row["message_channel"],
-        message_ts=row["message_ts"],
-        approvers=tuple(voters),
+    return records.from_row(
+        records.ApprovalRecord, row, argv=argv_tuple(row["argv"]), approvers=tuple(voters)
     )
 
 

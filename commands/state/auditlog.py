@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 logger = logging.getLogger("myctl.audit")
@@ -43,6 +44,11 @@ def redact(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return redact(str(value))
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """A command line as runs and approval requests store it: each word redacted."""
+    return [str(part) for part in redact(list(argv))]
 
 
 def emit(kind: str, at: dt.datetime, **fields: Any) -> None:

@@ -48,9 +48,8 @@ def claim_delivery(
     legitimately (bot/hooks/delivery.py). Also prunes up to PRUNE_BATCH rows older than
     RETENTION in the same short transaction. Raises `StateError` when the database fails.
     """
-    # The store's own transaction helper: one short transaction, errors become StateError.
-    # (A function here rather than a StateStore method keeps store.py untouched for now.)
-    with store._tx() as conn:
+    # A function beside the store rather than a StateStore method: one module per kind of row.
+    with store.transaction() as conn:
         won = claim(conn, trigger=trigger, delivery_id=delivery_id, now=now, keep=keep)
         prune(conn, before=now - RETENTION)
     return won
@@ -106,7 +105,7 @@ def count(store: store_mod.StateStore, *, trigger: str | None = None) -> int:
     query = sa.select(sa.func.count()).select_from(D)
     if trigger is not None:
         query = query.where(D.c.trigger_name == trigger)
-    with store._tx() as conn:
+    with store.transaction() as conn:
         return int(conn.execute(query).scalar_one())
 
 

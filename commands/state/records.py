@@ -1,17 +1,42 @@
-"""Values returned by the state store. Frozen, plain data; no SQLAlchemy here."""
+"""Values the state store takes and returns. Frozen, plain data; no SQLAlchemy here."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 RunSource = Literal["slack", "cli", "schedule"]
 RunState = Literal["running", "finished", "interrupted"]
 # pending → approved → executing, or pending → cancelled | expired. Only `pending` accepts votes.
 ApprovalState = Literal["pending", "approved", "executing", "cancelled", "expired"]
 DecisionKind = Literal["approve", "cancel"]
+
+Record = TypeVar("Record", "RunRecord", "ApprovalRecord")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asked for which command line, where: what a run and an approval request start from."""
+
+    command: str
+    argv: Sequence[str]  # stored redacted (auditlog.redact_argv)
+    user: str  # the run's user; the request's requester
+    channel: str
+
+
+@dataclass(frozen=True)
+class NewRun(Asked):
+    """A run about to start (`StateStore.start_run`)."""
+
+    source: str  # RunSource
+    dry_run: bool
+    owner: str = ""  # the replica's id; "" for the terminal (see `RunRecord.owner`)
+    message_ts: str | None = None  # the run's message, when it was posted before the start
+    permalink: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,14 @@ class RunRecord:
     details: dict[str, Any] | None = field(default=None, hash=False)
     # Where the run's message is: the channel, or the DM it fell back to (None: not posted).
     message_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class NewApproval(Asked):
+    """An approval request about to be stored (`StateStore.create_approval`)."""
+
+    expires_at: dt.datetime
+    plan_text: str
 
 
 @dataclass(frozen=True)
@@ -93,3 +126,11 @@ class AuditEvent:
     channel: str
     at: dt.datetime
     details: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+def from_row(kind: type[Record], row: Mapping[Any, Any], **converted: Any) -> Record:
+    """A record from its table row: each field from the column of its name, unless `converted`
+    gives it (a renamed column, a JSON list as a tuple, a NULL as ""). Columns no field names
+    (e.g. `heartbeat_at`, `claimed_at`) stay in the database."""
+    names = {f.name for f in dataclasses.fields(kind)} - set(converted)
+    return kind(**{name: row[name] for name in names if name in row}, **converted)

@@ -55,6 +55,22 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
 metadata = sa.MetaData()
 
+
+def _asked(who: str) -> list[sa.Column[Any]]:
+    """Who asked for which command line, where: runs and approval requests alike."""
+    return [
+        sa.Column("command", sa.String(64), nullable=False),
+        sa.Column("argv", sa.JSON, nullable=False),
+        sa.Column(who, sa.String(64), nullable=False),
+        sa.Column("channel", sa.String(64), nullable=False),
+    ]
+
+
+def _message() -> list[sa.Column[Any]]:
+    """Where the Slack message of a run or a request is (NULL until it was posted)."""
+    return [sa.Column("message_channel", sa.String(64)), sa.Column("message_ts", sa.String(32))]
+
+
 schema_version = sa.Table(
     "myctl_schema_version",
     metadata,
@@ -66,10 +82,7 @@ runs = sa.Table(
     "myctl_runs",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("command", sa.String(64), nullable=False),
-    sa.Column("argv", sa.JSON, nullable=False),
-    sa.Column("user_id", sa.String(64), nullable=False),
-    sa.Column("channel", sa.String(64), nullable=False),
+    *_asked("user_id"),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("dry_run", sa.Boolean, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
@@ -79,8 +92,7 @@ runs = sa.Table(
     sa.Column("exit_code", sa.Integer),
     sa.Column("summary", sa.Text, nullable=False, server_default=""),
     sa.Column("details", sa.JSON),
-    sa.Column("message_channel", sa.String(64)),
-    sa.Column("message_ts", sa.String(32)),
+    *_message(),
     sa.Column("permalink", sa.Text),
     # The owner replica's last heartbeat while the run is "running" (commands/state/heartbeats.py);
     # NULL until the first one, when `started_at` stands in for it.
@@ -93,10 +105,7 @@ approvals = sa.Table(
     "myctl_approvals",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("command", sa.String(64), nullable=False),
-    sa.Column("argv", sa.JSON, nullable=False),
-    sa.Column("requester", sa.String(64), nullable=False),
-    sa.Column("channel", sa.String(64), nullable=False),
+    *_asked("requester"),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("plan_text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -104,8 +113,7 @@ approvals = sa.Table(
     sa.Column("decided_by", sa.String(64)),
     sa.Column("decided_at", UTCDateTime),
     sa.Column("claimed_at", UTCDateTime),
-    sa.Column("message_channel", sa.String(64)),
-    sa.Column("message_ts", sa.String(32)),
+    *_message(),
     sa.Index("ix_myctl_approvals_state_expires", "state", "expires_at"),
 )
 

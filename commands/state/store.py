@@ -33,8 +33,10 @@ class StateError(errors.MyctlError):
     exit_code = errors.EXIT_USAGE
 
 
-class StateStore(approval_store.ApprovalStore):
-    """Runs and audit events here; approval requests and decisions in `approval_store`."""
+class StateStore(approval_store.ApprovalStore, contextlib.AbstractContextManager["StateStore"]):
+    """Runs and audit events here; approval requests and decisions in `approval_store`.
+
+    A context manager (`with StateStore(url) as store:`) that closes the store on leaving."""
 
     def __init__(self, url: str, *, clock: clocks.Clock | None = None) -> None:
         self._clock: clocks.Clock = clock or clocks.SystemClock()
@@ -52,9 +54,6 @@ class StateStore(approval_store.ApprovalStore):
     def close(self) -> None:
         self._engine.dispose()
 
-    def __enter__(self) -> StateStore:
-        return self
-
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
@@ -62,7 +61,11 @@ class StateStore(approval_store.ApprovalStore):
         return f"StateStore({self.url!r})"
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sa.Connection]:
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One short transaction, committed on leaving; a database error becomes `StateError`.
+
+        Public for the state package's own modules that add SQL of their kind beside the store
+        (deliveries.py, heartbeats.py); nothing outside commands/state writes SQL."""
         try:
             with self._engine.begin() as conn:
                 yield conn
@@ -71,53 +74,33 @@ class StateStore(approval_store.ApprovalStore):
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        user: str,
-        channel: str,
-        source: str,
-        dry_run: bool,
-        message_ts: str | None = None,
-        permalink: str | None = None,
-        owner: str = "",
-    ) -> str:
+    def start_run(self, new: records.NewRun) -> str:
         run_id = str(uuid.uuid4())
         now = self._clock.now()
-        safe_argv = [str(part) for part in auditlog.redact(list(argv))]
-        with self._tx() as conn:
+        # What the row and the audit line both record (the row names the user `user_id`).
+        asked = {
+            "command": new.command,
+            "argv": auditlog.redact_argv(new.argv),
+            "channel": new.channel,
+            "source": new.source,
+            "dry_run": new.dry_run,
+            "permalink": new.permalink,
+        }
+        with self.transaction() as conn:
             conn.execute(
                 R.insert().values(
                     id=run_id,
-                    command=command,
-                    argv=safe_argv,
-                    user_id=user,
-                    channel=channel,
-                    source=source,
-                    dry_run=dry_run,
+                    user_id=new.user,
                     state="running",
-                    owner=owner,
+                    owner=new.owner,
                     started_at=now,
                     summary="",
-                    message_channel=channel if message_ts else None,
-                    message_ts=message_ts,
-                    permalink=permalink,
+                    message_channel=new.channel if new.message_ts else None,
+                    message_ts=new.message_ts,
+                    **asked,
                 )
             )
-        auditlog.emit(
-            "run.started",
-            now,
-            run_id=run_id,
-            command=command,
-            argv=safe_argv,
-            user=user,
-            channel=channel,
-            source=source,
-            dry_run=dry_run,
-            permalink=permalink,
-        )
+        auditlog.emit("run.started", now, run_id=run_id, user=new.user, **asked)
         return run_id
 
     def finish_run(
@@ -125,7 +108,7 @@ class StateStore(approval_store.ApprovalStore):
     ) -> None:
         now = self._clock.now()
         safe_details = auditlog.redact(details) if details is not None else None
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 R.update()
                 .where(R.c.id == run_id)
@@ -154,7 +137,7 @@ class StateStore(approval_store.ApprovalStore):
     def set_run_message(
         self, run_id: str, *, channel: str, message_ts: str, permalink: str | None
     ) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 R.update()
                 .where(R.c.id == run_id)
@@ -162,7 +145,7 @@ class StateStore(approval_store.ApprovalStore):
             )
 
     def get_run(self, run_id: str) -> records.RunRecord | None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             row = conn.execute(sa.select(R).where(R.c.id == run_id)).mappings().first()
         return None if row is None else run_record(row)
 
@@ -185,7 +168,7 @@ class StateStore(approval_store.ApprovalStore):
         "interrupted", each by a conditional UPDATE so a run that finished in between, or that
         another replica marked, is left alone; returns those THIS call marked, audited."""
         interrupted: list[records.RunRecord] = []
-        with self._tx() as conn:
+        with self.transaction() as conn:
             ids = list(conn.execute(sa.select(R.c.id).where(condition)).scalars())
             for run_id in ids:
                 done = conn.execute(
@@ -212,7 +195,7 @@ class StateStore(approval_store.ApprovalStore):
 
     def runs_since(self, since: dt.datetime) -> list[records.RunRecord]:
         """Runs started at or after `since`, oldest first."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(R).where(R.c.started_at >= since).order_by(R.c.started_at, R.c.id)
             ).mappings()
@@ -220,7 +203,7 @@ class StateStore(approval_store.ApprovalStore):
 
     def latest_runs(self, limit: int) -> list[records.RunRecord]:
         """The `limit` most recent runs, newest first."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(R).order_by(R.c.started_at.desc(), R.c.id).limit(max(limit, 0))
             ).mappings()
@@ -235,7 +218,7 @@ class StateStore(approval_store.ApprovalStore):
     def record_event(self, kind: str, *, actor: str, channel: str, details: dict[str, Any]) -> None:
         now = self._clock.now()
         safe = auditlog.redact(details)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 E.insert().values(kind=kind, actor=actor, channel=channel, at=now, details=safe)
             )
@@ -243,7 +226,7 @@ class StateStore(approval_store.ApprovalStore):
 
     def events_since(self, since: dt.datetime) -> list[records.AuditEvent]:
         """Audit events (not runs) at or after `since`, oldest first."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(E).where(E.c.at >= since).order_by(E.c.at, E.c.id)
             ).mappings()
@@ -261,24 +244,15 @@ class StateStore(approval_store.ApprovalStore):
 
 
 def run_record(row: sa.RowMapping) -> records.RunRecord:
-    return records.RunRecord(
-        id=row["id"],
-        command=row["command"],
+    return records.from_row(
+        records.RunRecord,
+        row,
         argv=approvals.argv_tuple(row["argv"]),
         user=row["user_id"],
-        channel=row["channel"],
-        source=row["source"],
         dry_run=bool(row["dry_run"]),
-        state=row["state"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        exit_code=row["exit_code"],
         summary=row["summary"] or "",
-        message_ts=row["message_ts"],
-        permalink=row["permalink"],
         owner=row["owner"] or "",
         details=dict(row["details"]) if row["details"] is not None else None,
-        message_channel=row["message_channel"],
     )
 
 

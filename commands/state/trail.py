@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from commands.state import records
 from commands.values import errors
 
 log = logging.getLogger(__name__)
@@ -20,17 +21,7 @@ log = logging.getLogger(__name__)
 class RunLog(Protocol):
     """The part of `commands.state.store.StateStore` the trail writes to."""
 
-    def start_run(
-        self,
-        *,
-        command: str,
-        argv: list[str],
-        user: str,
-        channel: str,
-        source: str,
-        dry_run: bool,
-        owner: str = "",
-    ) -> str: ...
+    def start_run(self, new: records.NewRun) -> str: ...
 
     def finish_run(
         self, run_id: str, *, exit_code: int, summary: str, details: dict[str, Any] | None = None
@@ -72,16 +63,10 @@ class Trail:
         dry_run: bool,
     ) -> str | None:
         """The run's id, or None when the trail is unavailable (warned)."""
+        shown = list(argv) or [command]
+        new = records.NewRun(command, shown, user, channel, source, dry_run, owner=self._owner)
         try:
-            return self._store.start_run(
-                command=command,
-                argv=list(argv) or [command],
-                user=user,
-                channel=channel,
-                source=source,
-                dry_run=dry_run,
-                owner=self._owner,
-            )
+            return self._store.start_run(new)
         except errors.MyctlError as exc:
             self._warn(f"could not record the run of {command}: {exc}")
             return None

@@ -6,12 +6,11 @@ import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from commands.values import durations, errors, settings, workloads
+from commands.values import checks, durations, errors, settings, workloads
 from commands.values import triggers as trigger_values
 
-T = TypeVar("T")
 REPORT_KINDS = ("cache", "images", "rollouts", "activity")
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
@@ -37,7 +36,7 @@ def load_file(path: str | Path) -> settings.Settings:
 
 
 def parse(document: object) -> settings.Settings:
-    root = _mapping(document, "configuration", set(_SECTIONS))
+    root = checks.section(document, "configuration", set(_SECTIONS))
     values: dict[str, Any] = {}
     for key, parser in _SECTIONS.items():
         if key in root:
@@ -45,46 +44,8 @@ def parse(document: object) -> settings.Settings:
     return settings.Settings(**values)
 
 
-def _mapping(value: object, key: str, allowed: set[str]) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise errors.ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
-    for name in value:
-        if name not in allowed:
-            known = ", ".join(sorted(allowed))
-            raise errors.ConfigError(f"{key}.{name}: unknown key (known keys: {known})")
-    return value
-
-
-def _str(value: object, key: str) -> str:
-    if not isinstance(value, str):
-        raise errors.ConfigError(f"{key}: expected a string, got {value!r}")
-    return value
-
-
-def _strings(value: object, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, list):
-        raise errors.ConfigError(f"{key}: expected a list of strings, got {value!r}")
-    return tuple(_str(item, f"{key}[{index}]") for index, item in enumerate(value))
-
-
-def _positive_int(value: object, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise errors.ConfigError(f"{key}: expected a positive integer, got {value!r}")
-    return value
-
-
-def _bool(value: object, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise errors.ConfigError(f"{key}: expected true or false, got {value!r}")
-    return value
-
-
 def namespace_name(value: object, key: str) -> str:
-    name = _str(value, key)
+    name = checks.string(value, key)
     if not _K8S_NAME.fullmatch(name) or len(name) > 253:
         raise errors.ConfigError(f"{key}: {name!r} is not a valid Kubernetes name")
     return name
@@ -93,7 +54,7 @@ def namespace_name(value: object, key: str) -> str:
 def _fields(
     value: object, key: str, parsers: Mapping[str, Callable[[object, str], Any]]
 ) -> dict[str, Any]:
-    section = _mapping(value, key, set(parsers))
+    section = checks.section(value, key, set(parsers))
     return {name: parsers[name](section[name], f"{key}.{name}") for name in section}
 
 
@@ -124,7 +85,7 @@ MAX_MAX_SHARDS = 256
 
 def _shard_bytes(value: object, key: str) -> int:
     limit = settings.SHARD_BYTES_LIMIT
-    number = _positive_int(value, key)
+    number = checks.positive_int(value, key)
     if not MIN_SHARD_BYTES <= number <= limit:
         raise errors.ConfigError(
             f"{key}: expected {MIN_SHARD_BYTES} to {limit} bytes (the ConfigMap limit), "
@@ -134,7 +95,7 @@ def _shard_bytes(value: object, key: str) -> int:
 
 
 def _max_shards(value: object, key: str) -> int:
-    number = _positive_int(value, key)
+    number = checks.positive_int(value, key)
     if not 2 <= number <= MAX_MAX_SHARDS:
         raise errors.ConfigError(f"{key}: expected 2 to {MAX_MAX_SHARDS}, got {number}")
     return number
@@ -142,7 +103,7 @@ def _max_shards(value: object, key: str) -> int:
 
 def kinds(value: object, key: str) -> tuple[workloads.Kind, ...]:
     parsed = []
-    for index, item in enumerate(_strings(value, key)):
+    for index, item in enumerate(checks.strings(value, key)):
         try:
             parsed.append(workloads.parse_kind(item))
         except errors.UsageError as exc:
@@ -158,10 +119,10 @@ def _scope(value: object, key: str) -> settings.Scope:
         key,
         {
             "namespaces": lambda v, k: tuple(
-                namespace_name(item, f"{k}[{i}]") for i, item in enumerate(_strings(v, k))
+                namespace_name(item, f"{k}[{i}]") for i, item in enumerate(checks.strings(v, k))
             ),
-            "exclude_namespaces": _strings,
-            "selector": _str,
+            "exclude_namespaces": checks.strings,
+            "selector": checks.string,
             "kinds": kinds,
         },
     )
@@ -173,8 +134,8 @@ def _restart(value: object, key: str) -> settings.RestartSettings:
         value,
         key,
         {
-            "concurrency": _positive_int,
-            "max_targets": _positive_int,
+            "concurrency": checks.positive_int,
+            "max_targets": checks.positive_int,
             "wait_timeout": lambda v, k: durations.parse(v, key=k),
         },
     )
@@ -185,40 +146,46 @@ def _restart(value: object, key: str) -> settings.RestartSettings:
 
 def _access_rule(value: object, key: str) -> settings.AccessRule:
     return settings.AccessRule(
-        **_fields(value, key, {"users": _strings, "usergroups": _strings, "channels": _strings})
+        **_fields(
+            value,
+            key,
+            {"users": checks.strings, "usergroups": checks.strings, "channels": checks.strings},
+        )
     )
 
 
 def _approvals(value: object, key: str) -> settings.ApprovalSettings:
-    section = _mapping(
+    section = checks.section(
         value,
         key,
         {"commands", "approvers", "required", "allow_self_approval", "expiry", "canary"},
     )
     fields: dict[str, Any] = {}
     if "commands" in section:
-        fields["commands"] = _strings(section["commands"], f"{key}.commands")
+        fields["commands"] = checks.strings(section["commands"], f"{key}.commands")
     if "approvers" in section:
         rule = _fields(
-            section["approvers"], f"{key}.approvers", {"users": _strings, "usergroups": _strings}
+            section["approvers"],
+            f"{key}.approvers",
+            {"users": checks.strings, "usergroups": checks.strings},
         )
         fields["approver_users"] = rule.get("users", ())
         fields["approver_usergroups"] = rule.get("usergroups", ())
     if "required" in section:
-        fields["required"] = _positive_int(section["required"], f"{key}.required")
+        fields["required"] = checks.positive_int(section["required"], f"{key}.required")
     if "allow_self_approval" in section:
-        fields["allow_self_approval"] = _bool(
+        fields["allow_self_approval"] = checks.boolean(
             section["allow_self_approval"], f"{key}.allow_self_approval"
         )
     if "expiry" in section:
         fields["expiry_seconds"] = durations.parse(section["expiry"], key=f"{key}.expiry")
     if "canary" in section:
-        fields["canary"] = _bool(section["canary"], f"{key}.canary")
+        fields["canary"] = checks.boolean(section["canary"], f"{key}.canary")
     return settings.ApprovalSettings(**fields)
 
 
 def _slack(value: object, key: str) -> settings.SlackSettings:
-    section = _mapping(value, key, {"access", "approvals"})
+    section = checks.section(value, key, {"access", "approvals"})
     access: list[tuple[str, settings.AccessRule]] = []
     raw_access = section.get("access") or {}
     if not isinstance(raw_access, Mapping):
@@ -241,21 +208,21 @@ def _schedules(value: object, key: str) -> tuple[settings.Schedule, ...]:
     parsed: list[settings.Schedule] = []
     for index, item in enumerate(value):
         where = f"{key}[{index}]"
-        section = _mapping(item, where, {"name", "cron", "timezone", "channel", "reports"})
+        section = checks.section(item, where, {"name", "cron", "timezone", "channel", "reports"})
         for required in ("name", "cron", "timezone", "channel"):
             if required not in section:
                 raise errors.ConfigError(f"{where}.{required}: required")
-        name = _str(section["name"], f"{where}.name")
+        name = checks.string(section["name"], f"{where}.name")
         where = f"{key}[{name}]"
-        cron = _str(section["cron"], f"{where}.cron")
+        cron = checks.string(section["cron"], f"{where}.cron")
         if len(cron.split()) != 5:
             raise errors.ConfigError(f"{where}.cron: expected 5 fields, got {cron!r}")
-        timezone = _str(section["timezone"], f"{where}.timezone")
+        timezone = checks.string(section["timezone"], f"{where}.timezone")
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise errors.ConfigError(f"{where}.timezone: unknown time zone {timezone!r}") from exc
-        reports = _strings(section.get("reports", list(REPORT_KINDS)), f"{where}.reports")
+        reports = checks.strings(section.get("reports", list(REPORT_KINDS)), f"{where}.reports")
         for report in reports:
             if report not in REPORT_KINDS:
                 raise errors.ConfigError(
@@ -268,7 +235,7 @@ def _schedules(value: object, key: str) -> tuple[settings.Schedule, ...]:
                 name=name,
                 cron=cron,
                 timezone=timezone,
-                channel=_str(section["channel"], f"{where}.channel"),
+                channel=checks.string(section["channel"], f"{where}.channel"),
                 reports=reports,
             )
         )
@@ -276,7 +243,7 @@ def _schedules(value: object, key: str) -> tuple[settings.Schedule, ...]:
 
 
 def _state(value: object, key: str) -> settings.StateSettings:
-    return settings.StateSettings(**_fields(value, key, {"url": _str}))
+    return settings.StateSettings(**_fields(value, key, {"url": checks.string}))
 
 
 _SECTIONS: dict[str, Callable[[object, str], Any]] = {

@@ -36,15 +36,17 @@ class MyctlError(Exception):
 
 
 class UsageError(MyctlError):
+    """Bad flags, arguments or image references."""
+
     exit_code = EXIT_USAGE
 
 
 class ConfirmationRequired(UsageError):
-    pass
+    """`rebuild` without a terminal and without --force."""
 
 
 class BlastRadiusExceeded(UsageError):
-    pass
+    """More targets than --max-targets."""
 
 
 class ConfigError(MyctlError):
@@ -54,10 +56,12 @@ class ConfigError(MyctlError):
 
 
 class ClusterError(MyctlError):
-    exit_code = EXIT_FAILED
+    """The Kubernetes API said no (exit 1, as every MyctlError unless it says otherwise)."""
 
 
 class ClusterUnreachable(ClusterError):
+    """No API server answers, or the kubeconfig is unusable: the fix is in the user's setup."""
+
     exit_code = EXIT_USAGE
 
 
@@ -81,19 +85,19 @@ class PermissionDenied(ClusterError):
 
 
 class NotFound(ClusterError):
-    exit_code = EXIT_FAILED
+    """The object does not exist."""
 
 
 class TemporaryError(ClusterError):
-    exit_code = EXIT_FAILED
+    """Worth retrying; once the retries are exhausted it fails the operation as any other."""
 
 
 class CacheConflict(TemporaryError):
-    pass
+    """The cache ConfigMap changed under us (HTTP 409)."""
 
 
 class ServerError(TemporaryError):
-    pass
+    """5xx, 429 or a timeout."""
 
 
 class WatchExpired(TemporaryError):
@@ -101,18 +105,18 @@ class WatchExpired(TemporaryError):
 
 
 class CacheInvalid(MyctlError):
+    """`select` cannot use the cache (missing, corrupt): rebuild it first."""
+
     exit_code = EXIT_USAGE
 
 
 class CacheTooLarge(MyctlError):
-    exit_code = EXIT_FAILED
+    """Even compressed, the cache does not fit a ConfigMap."""
 
 
 class Cancelled(MyctlError):
-    exit_code = EXIT_FAILED
+    """The user answered no."""
 
 
 class EngineLost(MyctlError):
     """The process running the engine ended mid-run: what it did is only what it reported."""
-
-    exit_code = EXIT_FAILED

@@ -5,6 +5,7 @@ trail keeps (docs/rollouts.md: `myctl rollback` reads `targets[]` back). No I/O 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -115,34 +116,16 @@ class RestartResult:
 
     def advice(self) -> tuple[str, ...]:
         """Why targets were not done and the ways out, first thing a reader should see."""
+        advise = (
+            (events.Outcome.STALE_PULL, _stale_pull_advice),
+            (events.Outcome.UNCHANGED, _unchanged_advice),
+            (events.Outcome.NOT_STARTED, _not_started_advice),
+        )
         lines: list[str] = []
-        stale = [o for o in self.outcomes if o.outcome is events.Outcome.STALE_PULL]
-        if stale:
-            names = ", ".join(
-                f"{o.target.slug} ({'/'.join(o.pull_policies) or 'pinned'})" for o in stale
-            )
-            lines.append(
-                f"Not rolled out: a restart cannot pull a new image for {len(stale)} "
-                f"workload(s): {names}. Fix: name the pushed digest and pin it "
-                "(--expect-digest sha256:… --pin-digest, or --image repo:tag@sha256:… "
-                "--pin-digest); or set imagePullPolicy: Always in the workload; or pass "
-                "--allow-stale-pull to restart anyway (nodes may keep the old image)."
-            )
-        unchanged = [o for o in self.outcomes if o.outcome is events.Outcome.UNCHANGED]
-        if unchanged:
-            lines.append(
-                f"Still the old image: {len(unchanged)} workload(s) restarted but their new "
-                "pods run the digest they ran before (a node reused its cached copy of the "
-                "tag, or the tag was never re-pushed). Fix: --expect-digest sha256:… "
-                "--pin-digest, or imagePullPolicy: Always."
-            )
-        waiting = [o for o in self.outcomes if o.outcome is events.Outcome.NOT_STARTED]
-        if waiting:
-            lines.append(
-                f"Not started: {len(waiting)} workload(s) were left untouched because "
-                f"{waiting[0].detail}. Fix what the canary "
-                "shows, then run again (targets already up to date are not restarted twice)."
-            )
+        for outcome, advice in advise:
+            found = [o for o in self.outcomes if o.outcome is outcome]
+            if found:
+                lines.append(advice(found))
         return tuple(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -169,6 +152,34 @@ class RestartResult:
             "advice": list(self.advice()),
             "warnings": list(self.warnings),
         }
+
+
+def _stale_pull_advice(stale: Sequence[TargetOutcome]) -> str:
+    names = ", ".join(f"{o.target.slug} ({'/'.join(o.pull_policies) or 'pinned'})" for o in stale)
+    return (
+        f"Not rolled out: a restart cannot pull a new image for {len(stale)} "
+        f"workload(s): {names}. Fix: name the pushed digest and pin it "
+        "(--expect-digest sha256:… --pin-digest, or --image repo:tag@sha256:… "
+        "--pin-digest); or set imagePullPolicy: Always in the workload; or pass "
+        "--allow-stale-pull to restart anyway (nodes may keep the old image)."
+    )
+
+
+def _unchanged_advice(unchanged: Sequence[TargetOutcome]) -> str:
+    return (
+        f"Still the old image: {len(unchanged)} workload(s) restarted but their new "
+        "pods run the digest they ran before (a node reused its cached copy of the "
+        "tag, or the tag was never re-pushed). Fix: --expect-digest sha256:… "
+        "--pin-digest, or imagePullPolicy: Always."
+    )
+
+
+def _not_started_advice(waiting: Sequence[TargetOutcome]) -> str:
+    return (
+        f"Not started: {len(waiting)} workload(s) were left untouched because "
+        f"{waiting[0].detail}. Fix what the canary "
+        "shows, then run again (targets already up to date are not restarted twice)."
+    )
 
 
 @dataclass(frozen=True)

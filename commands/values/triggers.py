@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from commands.values import durations, errors, images
+from commands.values import checks, durations, errors, images
 
 # A trigger's name is the last path segment of its URL (`POST /hooks/NAME`), so it stays within
 # what needs no escaping in a URL; 63 characters like a DNS label, plenty for a name.
@@ -123,12 +123,7 @@ def secrets(triggers: tuple[Trigger, ...], environ: Mapping[str, str]) -> dict[s
 
 
 def _trigger(item: object, where: str) -> Trigger:
-    if not isinstance(item, Mapping):
-        raise errors.ConfigError(f"{where}: expected a mapping, got {type(item).__name__}")
-    for name in item:
-        if name not in _KEYS:
-            known = ", ".join(sorted(_KEYS))
-            raise errors.ConfigError(f"{where}.{name}: unknown key (known keys: {known})")
+    item = checks.keys(item, where, _KEYS)
     for required in _REQUIRED:
         if required not in item:
             raise errors.ConfigError(f"{where}.{required}: required")
@@ -154,18 +149,9 @@ def _trigger(item: object, where: str) -> Trigger:
         fields["tags"] = _globs(item["tags"], f"{where}.tags")
     if "action" in item:
         fields["action"] = _enum(Action, item["action"], f"{where}.action")
-    if "approval" in item:
-        if not isinstance(item["approval"], bool):
-            raise errors.ConfigError(
-                f"{where}.approval: expected true or false, got {item['approval']!r}"
-            )
-        fields["approval"] = item["approval"]
-    if "pin_digest" in item:
-        if not isinstance(item["pin_digest"], bool):
-            raise errors.ConfigError(
-                f"{where}.pin_digest: expected true or false, got {item['pin_digest']!r}"
-            )
-        fields["pin_digest"] = item["pin_digest"]
+    for flag in ("approval", "pin_digest"):
+        if flag in item:
+            fields[flag] = checks.boolean(item[flag], f"{where}.{flag}")
     if "namespaces" in item:
         fields["namespaces"] = _namespaces(item["namespaces"], f"{where}.namespaces")
     if item.get("registry") is not None:
@@ -175,12 +161,9 @@ def _trigger(item: object, where: str) -> Trigger:
             item["coalesce_window"], key=f"{where}.coalesce_window"
         )
     if "rate_limit" in item:
-        limit = item["rate_limit"]
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise errors.ConfigError(
-                f"{where}.rate_limit: expected a positive number of runs per hour, got {limit!r}"
-            )
-        fields["rate_limit_per_hour"] = limit
+        fields["rate_limit_per_hour"] = checks.positive_int(
+            item["rate_limit"], f"{where}.rate_limit", "a positive number of runs per hour"
+        )
     return Trigger(**fields)
 
 

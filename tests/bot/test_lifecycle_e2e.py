@@ -13,7 +13,6 @@ from kubernetes import client as k8s_client
 
 from bot.rendering import outcomes
 from bot.scheduling import leader, scheduler
-from commands.engine.context import Engine
 from commands.state import records
 from commands.values import config as values_config
 from tests.bot.approvals.approval_support import (
@@ -152,7 +151,7 @@ def test_schedule_list_and_report_now_to_the_caller(bots: Bots) -> None:
         scheduler.Schedules(
             loaded,
             bot.bot.services.slack,
-            lambda: Engine(cluster=bot.bot.services.cluster.get(), settings=loaded),
+            bot.bot.services.engines.report_sections(loaded),
             state_url=bots.state_url,
             store=bot.bot.services.store,
         ),

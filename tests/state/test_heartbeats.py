@@ -10,20 +10,13 @@ import sqlalchemy as sa
 from commands.state import heartbeats, records, schema
 from commands.state import store as store_mod
 from commands.values import clock as clocks
+from tests.support import runs
 
 STALE = dt.timedelta(seconds=60)
 
 
 def _run(store: store_mod.StateStore, owner: str) -> str:
-    return store.start_run(
-        command="restart",
-        argv=["restart", "deployment/api"],
-        user="U1",
-        channel="C1",
-        source="slack",
-        dry_run=False,
-        owner=owner,
-    )
+    return store.start_run(runs.restart(owner=owner))
 
 
 def _state(store: store_mod.StateStore, run_id: str) -> str:

@@ -46,12 +46,14 @@ def _in_threads(count: int, work: Callable[[int], T]) -> list[T]:
 
 def _approval(store: store_mod.StateStore, now: dt.datetime) -> str:
     return store.create_approval(
-        command="rebuild",
-        argv=["rebuild"],
-        requester="U_REQ",
-        channel="C1",
-        expires_at=now + dt.timedelta(minutes=15),
-        plan_text="plan",
+        records.NewApproval(
+            command="rebuild",
+            argv=["rebuild"],
+            user="U_REQ",
+            channel="C1",
+            expires_at=now + dt.timedelta(minutes=15),
+            plan_text="plan",
+        )
     ).id
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.state import rollbacks
+from commands.state import records, rollbacks
 from commands.state import store as store_mod
 from commands.values import clock as clocks
 
@@ -32,7 +32,9 @@ def _finished(
 ) -> str:
     clock.advance(60)  # runs are ordered by start time
     run_id = store.start_run(
-        command=command, argv=[command], user="U1", channel="C1", source="cli", dry_run=dry_run
+        records.NewRun(
+            command=command, argv=[command], user="U1", channel="C1", source="cli", dry_run=dry_run
+        )
     )
     store.finish_run(run_id, exit_code=0, summary="done", details=details)
     return run_id
@@ -48,7 +50,9 @@ def test_the_latest_restarting_run_skips_dry_runs_and_runs_that_restarted_nothin
     _finished(store, clock, "restart", {"targets": [_target("api", "up-to-date")]})
     _finished(store, clock, "check", {"targets": [_target("api", "restarted")]})
     running = store.start_run(
-        command="restart", argv=[], user="U1", channel="C1", source="cli", dry_run=False
+        records.NewRun(
+            command="restart", argv=[], user="U1", channel="C1", source="cli", dry_run=False
+        )
     )
     found = rollbacks.latest_restarting_run(store)
     assert found is not None and found.id == wanted != running

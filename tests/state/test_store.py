@@ -20,12 +20,14 @@ def _approval(
     store: store_mod.StateStore, clock: clocks.FakeClock, minutes: int = 15
 ) -> records.ApprovalRecord:
     return store.create_approval(
-        command="rebuild",
-        argv=["rebuild"],
-        requester="U_REQ",
-        channel="C1",
-        expires_at=clock.now() + minutes * MINUTE,
-        plan_text="scan 3 namespaces",
+        records.NewApproval(
+            command="rebuild",
+            argv=["rebuild"],
+            user="U_REQ",
+            channel="C1",
+            expires_at=clock.now() + minutes * MINUTE,
+            plan_text="scan 3 namespaces",
+        )
     )
 
 
@@ -39,7 +41,7 @@ def _run(store: store_mod.StateStore, **overrides: object) -> str:
         "dry_run": False,
     }
     fields.update(overrides)
-    return store.start_run(**fields)  # type: ignore[arg-type]
+    return store.start_run(records.NewRun(**fields))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- schema

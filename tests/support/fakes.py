@@ -49,15 +49,14 @@ class FakeRunStore:
         with self._lock:
             return [r for r in self.runs if r.started_at >= since]
 
-    def start_run(self, **kw: Any) -> str:
+    def start_run(self, new: records.NewRun) -> str:
         now = dt.datetime.now(dt.UTC)
         run_id = str(next(self._ids))
         with self._lock:
             self.runs.append(
                 records.RunRecord(
-                    run_id, kw["command"], tuple(kw["argv"]), kw["user"], kw["channel"],
-                    kw["source"], kw["dry_run"], "running", now, None, None, "", None, None,
-                    kw.get("owner", ""),
+                    run_id, new.command, tuple(new.argv), new.user, new.channel, new.source,
+                    new.dry_run, "running", now, None, None, "", None, None, new.owner,
                 )
             )  # fmt: skip
         return run_id

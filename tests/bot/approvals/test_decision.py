@@ -14,6 +14,7 @@ from bot import commandline, metrics
 from bot.approvals import decision, request
 from bot.rendering import approvals as texts
 from bot.runs import delivery
+from commands.state import records
 from commands.state import store as store_mod
 from commands.values import clock as clocks
 from commands.values import settings
@@ -232,12 +233,14 @@ def test_two_required_approvals_wait_for_the_second_approver(flow: Flow) -> None
 
 def test_builders_stay_within_block_kit_limits(flow: Flow) -> None:
     approval = flow.store.create_approval(
-        command="rebuild",
-        argv=["rebuild", "--selector", "a<b>&c" * 500],
-        requester="U_REQ",
-        channel=CHANNEL,
-        expires_at=flow.clock.now(),
-        plan_text="x" * 10_000,
+        records.NewApproval(
+            command="rebuild",
+            argv=["rebuild", "--selector", "a<b>&c" * 500],
+            user="U_REQ",
+            channel=CHANNEL,
+            expires_at=flow.clock.now(),
+            plan_text="x" * 10_000,
+        )
     )
     for blocks in (
         texts.request(approval, SETTINGS).blocks,

@@ -15,12 +15,14 @@ __all__ = ["flow"]  # the fixture, re-exported for pytest
 
 def _stored(flow: Flow, command: str, plan_text: str = "verdicts") -> records.ApprovalRecord:
     approval = flow.store.create_approval(
-        command=command,
-        argv=["rollback", "--run", "run-1"],
-        requester="U_REQ",
-        channel=CHANNEL,
-        expires_at=flow.clock.now() + dt.timedelta(minutes=15),
-        plan_text=plan_text,
+        records.NewApproval(
+            command=command,
+            argv=["rollback", "--run", "run-1"],
+            user="U_REQ",
+            channel=CHANNEL,
+            expires_at=flow.clock.now() + dt.timedelta(minutes=15),
+            plan_text=plan_text,
+        )
     )
     channel, ts = flow.slack.post(CHANNEL, blocks.plain("the run's own message"))
     flow.store.set_approval_message(approval.id, channel, ts)

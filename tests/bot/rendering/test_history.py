@@ -5,18 +5,14 @@ from __future__ import annotations
 from bot.rendering import blocks, history
 from commands.state import store as store_mod
 from commands.values import clock as clocks
-from tests.support import slack_blocks
+from tests.support import runs, slack_blocks
 
 
 def _run(store: store_mod.StateStore, exit_code: int | None, summary: str = "ok") -> str:
     run_id = store.start_run(
-        command="restart",
-        argv=["restart", "deploy/web"],
-        user="U1",
-        channel="C1",
-        source="slack",
-        dry_run=False,
-        permalink="https://test.slack.com/archives/C1/p1",
+        runs.restart(
+            argv=["restart", "deploy/web"], permalink="https://test.slack.com/archives/C1/p1"
+        )
     )
     if exit_code is not None:
         store.finish_run(run_id, exit_code=exit_code, summary=summary)

@@ -163,7 +163,9 @@ def test_a_rollback_final_message_links_the_run_it_undoes() -> None:
 
 def _finished(store: store_mod.StateStore, command: str, details: dict[str, object]) -> str:
     run_id = store.start_run(
-        command=command, argv=[command], user="U1", channel="C1", source="slack", dry_run=False
+        records.NewRun(
+            command=command, argv=[command], user="U1", channel="C1", source="slack", dry_run=False
+        )
     )
     store.finish_run(run_id, exit_code=0, summary="ok", details=json.loads(json.dumps(details)))
     return run_id

@@ -12,6 +12,7 @@ from bot.rendering import blocks, outcomes
 from bot.runs import delivery, interrupted
 from commands.state import store as store_mod
 from commands.values import clock as clocks
+from tests.support import runs
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.slack_plugin import BOT_TOKEN
 
@@ -20,15 +21,7 @@ pytestmark = pytest.mark.slack
 
 def _running(store: store_mod.StateStore, slack: delivery.Slack, owner: str) -> tuple[str, str]:
     channel, ts = slack.post("C_OPS", blocks.plain(f"{blocks.RUNNING_EMOJI} restart"))
-    run_id = store.start_run(
-        command="restart",
-        argv=["restart", "deployment/api"],
-        user="U1",
-        channel="C_OPS",
-        source="slack",
-        dry_run=False,
-        owner=owner,
-    )
+    run_id = store.start_run(runs.restart(channel="C_OPS", owner=owner))
     store.set_run_message(run_id, channel=channel, message_ts=ts, permalink=None)
     return run_id, ts
 

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.rendering import blocks
 from bot.runs import delivery, run
+from commands.state import records, trail
 from commands.state import store as store_mod
-from commands.state import trail
 from commands.values import clock as clocks
 from commands.values import errors, events
 from tests.support.slack_emulator import SlackEmulator
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slack
 class DownStore:
     """A state store that cannot be reached (the trail's port, failing)."""
 
-    def start_run(self, **_kw: Any) -> str:
+    def start_run(self, new: records.NewRun) -> str:
         raise store_mod.StateError("state database error: unreachable")
 
     def finish_run(self, run_id: str, **_kw: Any) -> None:
