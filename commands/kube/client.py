@@ -165,20 +165,18 @@ class KubeCluster:
         }
         resource_path = f"{_APPS}/namespaces/{transport.quote(ref.namespace)}/{ref.kind.plural}"
         try:
-            response = self._http.send(
-                "GET",
+            response = self._http.stream(
+                action,
                 resource_path,
                 query,
                 # The server ends the watch after `seconds`; the read timeout only guards
                 # against a connection that went silent (a bookmark arrives about every minute).
                 timeout=(self._http.timeout[0], seconds + self._http.timeout[1]),
             )
-        except (
-            transport.ApiException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-        ) as exc:
-            raise translate(exc, action, self._http.host) from exc
+        except transport.ListExpired as exc:
+            # 410 as the answer's status rather than as an ERROR event in the stream (some
+            # servers and proxies): the same expired version, resumed the same way.
+            raise errors.WatchExpired(f"watch of {action.subject} expired ({exc})") from exc
         try:
             for event in transport.json_lines(response):
                 kind = event.get("type")

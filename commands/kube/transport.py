@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import urllib3.exceptions
 
@@ -27,6 +27,7 @@ from kubernetes.client import exceptions as k8s_exceptions  # noqa: E402 (after 
 
 ApiException = k8s_exceptions.ApiException
 Json = dict[str, Any]
+T = TypeVar("T")
 Query = Mapping[str, str | int | bool | None]
 
 # (connect, read) seconds. Connect: a loopback or in-cluster API answers in milliseconds, 5 s
@@ -140,15 +141,32 @@ class Transport:
         selector: str = "",
     ) -> Json:
         """Send with our timeout, retrying temporary failures, and parse the JSON."""
-        delay = self._base_delay
-        for attempt in range(1, self._attempts + 1):
+
+        def attempt() -> Json:
+            response = self.send(method, resource_path, query, body, content_type=content_type)
             try:
-                response = self.send(method, resource_path, query, body, content_type=content_type)
-                try:
-                    raw = response.data
-                finally:
-                    response.release_conn()
-                return cast(Json, json.loads(raw))
+                raw = response.data
+            finally:
+                response.release_conn()
+            return cast(Json, json.loads(raw))
+
+        return self._retrying(action, attempt, selector)
+
+    def stream(
+        self, action: Action, resource_path: str, query: Query, *, timeout: tuple[float, float]
+    ) -> Any:
+        """Open a streaming GET (a watch) with the retries of `call`: a 429, a 5xx or a broken
+        connection before the first byte of the stream is retried the same bounded way. The raw
+        response, for `json_lines` (the caller releases it)."""
+        return self._retrying(
+            action, lambda: self.send("GET", resource_path, query, timeout=timeout)
+        )
+
+    def _retrying(self, action: Action, attempt: Callable[[], T], selector: str = "") -> T:
+        delay = self._base_delay
+        for number in range(1, self._attempts + 1):
+            try:
+                return attempt()
             except (
                 k8s_exceptions.ApiException,
                 urllib3.exceptions.HTTPError,
@@ -158,8 +176,8 @@ class Transport:
                 error = translate(exc, action, self.host, selector)
                 if not isinstance(error, errors.ServerError):
                     raise error from exc
-                if attempt == self._attempts:
-                    raise errors.ServerError(f"{error} (gave up after {attempt} attempts)") from exc
+                if number == self._attempts:
+                    raise errors.ServerError(f"{error} (gave up after {number} attempts)") from exc
                 self._clock.sleep(max(delay, _retry_after(exc)))
                 delay *= 2
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -1,0 +1,139 @@
+"""Faults during `restart --wait` on the real control plane, injected by request through the
+TLS-terminating tests/support/httpfaults.py, which forwards watches as they stream: 500, 503 and
+429 (`Retry-After`) on the watches, reads and patches; watches cut mid-stream; watches expired
+(410) as an ERROR event and as the answer's status. The fake kubelet makes the pods Ready, so
+every rollout can finish. Whatever happens on the way, the report is true: each target reported
+restarted is annotated and its rollout complete, each annotated target is reported, and a target
+not followed to the end says it was restarted (docs/reliability.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s_client
+
+from commands.kube import transport
+from tests.faults.test_api_faults import IMAGE, annotated, myctl
+from tests.kube import objects
+from tests.support import controlplane as cp
+from tests.support import polling
+from tests.support.httpfaults import Fault, HttpFaults
+
+pytestmark = pytest.mark.kube
+NAMES = ("wait-0", "wait-1", "wait-2")
+DEPLOYMENTS = "/deployments"
+
+
+@pytest.fixture
+def faults(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[HttpFaults, Path]]:
+    made = HttpFaults(control_plane).start()
+    try:
+        yield made, made.kubeconfig(tmp_path / "faults.kubeconfig")
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def running(kube_namespace: str, kube_admin: k8s_client.ApiClient) -> str:
+    """NAMES as Deployments whose first rollout is over, so `--wait` follows only ours."""
+    for name in NAMES:
+        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
+    for name in NAMES:
+        polling.wait_until(
+            lambda name=name: objects.deployment_available(kube_admin, kube_namespace, name),  # type: ignore[misc]
+            what=f"{name} available",
+        )
+    return kube_namespace
+
+
+def restart_wait(kubeconfig: Path, namespace: str) -> tuple[int, dict[str, Any]]:
+    code, report = myctl(
+        kubeconfig, "restart", *(f"deployment/{n}" for n in NAMES), "-n", namespace,
+        "--wait", "--timeout", "60s",
+    )  # fmt: skip
+    assert "targets" in report, (code, report)
+    targets = {t["name"]: t for t in report["targets"]}
+    assert set(targets) == set(NAMES), "no target lost from the report"
+    return code, targets
+
+
+def assert_all_followed_to_the_end(
+    api: k8s_client.ApiClient, namespace: str, code: int, targets: dict[str, Any]
+) -> None:
+    assert code == 0, targets
+    assert annotated(api, namespace, NAMES) == set(NAMES)
+    for name, target in targets.items():
+        assert target["outcome"] == "restarted", target
+        assert target["detail"].startswith("rollout complete"), target
+        assert objects.deployment_available(api, namespace, name), target
+
+
+def test_500_503_and_429_on_watches_reads_and_patches_are_ridden_out_during_wait(
+    kube_admin: k8s_client.ApiClient, running: str, faults: tuple[HttpFaults, Path]
+) -> None:
+    proxy, kubeconfig = faults
+    proxy.fail("GET", DEPLOYMENTS, [500], watch=False)  # a target's read before its patch
+    proxy.fail("PATCH", DEPLOYMENTS, [503, 429], retry_after="1")
+    proxy.fail("GET", DEPLOYMENTS, [503, 429, 500], retry_after="1", watch=True)
+
+    code, targets = restart_wait(kubeconfig, running)
+
+    assert_all_followed_to_the_end(kube_admin, running, code, targets)
+    assert proxy.injected("GET", watch=True) == [503, 429, 500]
+    assert proxy.injected("PATCH") == [503, 429] and proxy.injected("GET", watch=False) == [500]
+    # Each failure retried once: a watch per target plus the three refused.
+    assert proxy.sent("GET", watch=True) >= len(NAMES) + 3
+    assert proxy.sent("PATCH") == len(NAMES) + 2
+    assert proxy.retried_after(429) >= 0.9  # Retry-After: 1 honoured on a watch or a patch
+
+
+def test_watches_refused_for_ever_end_the_wait_after_bounded_retries_saying_restarted(
+    kube_admin: k8s_client.ApiClient, running: str, faults: tuple[HttpFaults, Path]
+) -> None:
+    proxy, kubeconfig = faults
+    proxy.fail("GET", DEPLOYMENTS, [503], forever=True, watch=True)
+
+    code, targets = restart_wait(kubeconfig, running)
+
+    assert code == 1, targets  # every patch landed, no rollout could be followed
+    assert annotated(kube_admin, running, NAMES) == set(NAMES)
+    for target in targets.values():
+        assert target["outcome"] == "failed", target
+        assert target["detail"].startswith("restarted, but not followed"), target
+        assert "503" in target["detail"] and "gave up after 3 attempts" in target["detail"]
+    assert proxy.sent("GET", watch=True) == transport.ATTEMPTS * len(NAMES)  # bounded
+
+
+WATCH_FAULTS = {
+    "cut-after-one-event": lambda proxy: proxy.cut_watch(DEPLOYMENTS, after_events=1, times=3),
+    "cut-before-any-event": lambda proxy: proxy.cut_watch(DEPLOYMENTS, after_events=0, times=3),
+    "error-event-410": lambda proxy: proxy.expire_watch(DEPLOYMENTS, times=3),
+    "http-410": lambda proxy: proxy.fail("GET", DEPLOYMENTS, [410] * 3, watch=True),
+}
+
+
+@pytest.mark.parametrize("fault", list(WATCH_FAULTS))
+def test_a_watch_cut_or_expired_mid_wait_is_resumed_from_a_fresh_read_to_the_true_end(
+    kube_admin: k8s_client.ApiClient, running: str, faults: tuple[HttpFaults, Path], fault: str
+) -> None:
+    proxy, kubeconfig = faults
+    WATCH_FAULTS[fault](proxy)
+    reads_before = proxy.sent("GET", DEPLOYMENTS + "/", watch=False)
+
+    code, targets = restart_wait(kubeconfig, running)
+
+    assert_all_followed_to_the_end(kube_admin, running, code, targets)
+    met = {
+        "cut-after-one-event": proxy.faulted(Fault.CUT),
+        "cut-before-any-event": proxy.faulted(Fault.CUT),
+        "error-event-410": proxy.faulted(Fault.EXPIRE),
+        "http-410": len(proxy.injected("GET", watch=True)),
+    }[fault]
+    assert met == 3, proxy.seen  # every fault really met a watch
+    assert proxy.sent("GET", watch=True) >= len(NAMES) + 3  # each one resumed with a new watch
+    # Resumed from a fresh read: a GET of the target after each broken watch (besides the read
+    # before the patch).
+    assert proxy.sent("GET", DEPLOYMENTS + "/", watch=False) - reads_before >= len(NAMES) + 3
