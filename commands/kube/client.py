@@ -36,13 +36,17 @@ def connect(
     concurrency: int = 8,
     clock: clock_mod.Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
 ) -> KubeCluster:
-    """A `KubeCluster` for `--kubeconfig`/`--context` (see `kubeconfig.load` for the order).
+    """A `KubeCluster` for `--kubeconfig`/`--context` (see `kubeconfig.load` for the order);
+    `request_timeout` is (connect, read) seconds, the `kube` configuration keys.
 
     Raises `ClusterUnreachable` (exit 2) when no usable configuration is found.
     """
     configuration = kubeconfig.load(kubeconfig_path, context, environ=environ, direct=True)
-    return KubeCluster(configure(configuration, concurrency), clock=clock)
+    return KubeCluster(
+        configure(configuration, concurrency), clock=clock, request_timeout=request_timeout
+    )
 
 
 class KubeCluster:

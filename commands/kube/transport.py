@@ -20,7 +20,7 @@ import urllib3.exceptions
 
 from commands.kube import direct, lean
 from commands.values import clock as clock_mod
-from commands.values import errors
+from commands.values import errors, settings
 
 lean.load()
 from kubernetes.client import exceptions as k8s_exceptions  # noqa: E402 (after lean.load)
@@ -30,10 +30,12 @@ Json = dict[str, Any]
 T = TypeVar("T")
 Query = Mapping[str, str | int | bool | None]
 
-# (connect, read) seconds. Connect: a loopback or in-cluster API answers in milliseconds, 5 s
-# covers a slow VPN. Read: a 500-object list page takes well under a second on a healthy API
-# server; 30 s leaves room for a loaded one while making sure nothing waits forever.
-REQUEST_TIMEOUT = (5.0, 30.0)
+# (connect, read) seconds; why these defaults, and the `kube` configuration keys that change
+# them, are in commands/values/settings.py (`KubeSettings`) and docs/configuration.md.
+REQUEST_TIMEOUT = (
+    settings.KubeSettings.connect_timeout_seconds,
+    settings.KubeSettings.read_timeout_seconds,
+)
 # Attempts for 429/5xx/read timeouts, sleeping 0.2 s then 0.4 s in between: rides out an API
 # server restart or a leader change, and still fails within about a second plus timeouts.
 ATTEMPTS = 3
