@@ -33,8 +33,12 @@ def proxy(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[Faul
         yield made, made.kubeconfig(control_plane, tmp_path / "proxy.kubeconfig")
 
 
-def myctl(kubeconfig: Path, *args: str) -> tuple[int, Any]:
-    runtime = main.Runtime(environ={}, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False)
+def myctl(
+    kubeconfig: Path, *args: str, connect: main.Connect = main.connect_to_kubernetes
+) -> tuple[int, Any]:
+    runtime = main.Runtime(
+        environ={}, connect=connect, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False
+    )
     argv = [*args, "-o", "json", "--kubeconfig", str(kubeconfig)]
     result = CliRunner().invoke(parser.cli, argv, obj=runtime)
     try:

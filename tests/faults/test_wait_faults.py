@@ -8,6 +8,7 @@ not followed to the end says it was restarted (docs/reliability.md)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,11 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s_client
 
-from commands.kube import transport
+from commands.cli import main
+from commands.invoke import invocation
+from commands.kube import client, port, transport
+from commands.kube import kubeconfig as kube_config
+from commands.values import settings
 from tests.faults.test_api_faults import IMAGE, annotated, myctl
 from tests.kube import objects
 from tests.support import controlplane as cp
@@ -25,6 +30,7 @@ from tests.support.httpfaults import Fault, HttpFaults
 pytestmark = pytest.mark.kube
 NAMES = ("wait-0", "wait-1", "wait-2")
 DEPLOYMENTS = "/deployments"
+READS = DEPLOYMENTS + "/"  # GET …/deployments/NAME; a watch is GET …/deployments?watch=true
 
 
 @pytest.fixture
@@ -49,10 +55,12 @@ def running(kube_namespace: str, kube_admin: k8s_client.ApiClient) -> str:
     return kube_namespace
 
 
-def restart_wait(kubeconfig: Path, namespace: str) -> tuple[int, dict[str, Any]]:
+def restart_wait(
+    kubeconfig: Path, namespace: str, connect: main.Connect = main.connect_to_kubernetes
+) -> tuple[int, dict[str, Any]]:
     code, report = myctl(
         kubeconfig, "restart", *(f"deployment/{n}" for n in NAMES), "-n", namespace,
-        "--wait", "--timeout", "60s",
+        "--wait", "--timeout", "40s", connect=connect,
     )  # fmt: skip
     assert "targets" in report, (code, report)
     targets = {t["name"]: t for t in report["targets"]}
@@ -121,7 +129,6 @@ def test_a_watch_cut_or_expired_mid_wait_is_resumed_from_a_fresh_read_to_the_tru
 ) -> None:
     proxy, kubeconfig = faults
     WATCH_FAULTS[fault](proxy)
-    reads_before = proxy.sent("GET", DEPLOYMENTS + "/", watch=False)
 
     code, targets = restart_wait(kubeconfig, running)
 
@@ -133,7 +140,39 @@ def test_a_watch_cut_or_expired_mid_wait_is_resumed_from_a_fresh_read_to_the_tru
         "http-410": len(proxy.injected("GET", watch=True)),
     }[fault]
     assert met == 3, proxy.seen  # every fault really met a watch
-    assert proxy.sent("GET", watch=True) >= len(NAMES) + 3  # each one resumed with a new watch
     # Resumed from a fresh read: a GET of the target after each broken watch (besides the read
-    # before the patch).
-    assert proxy.sent("GET", DEPLOYMENTS + "/", watch=False) - reads_before >= len(NAMES) + 3
+    # before the patch), then a new watch unless that read found the rollout over.
+    assert proxy.sent("GET", READS, watch=False) >= len(NAMES) + 3
+
+
+def short_watches(span: float, read_timeout: float) -> main.Connect:
+    """The CLI's connection with each watch asking the server for `span` seconds (not a minute)
+    and the read timeout `read_timeout`, so a test meets a silent watch fast."""
+
+    def connect(options: invocation.GlobalOptions, config: settings.Settings) -> port.Cluster:
+        where = kube_config.load(options.kubeconfig, options.context, environ={}, direct=True)
+        return client.KubeCluster(
+            transport.configure(where, config.restart.concurrency),
+            request_timeout=(transport.REQUEST_TIMEOUT[0], read_timeout),
+            watch_span_seconds=span,
+        )
+
+    return connect
+
+
+def test_a_watch_gone_silent_is_given_up_and_resumed_long_before_the_deadline(
+    kube_admin: k8s_client.ApiClient, running: str, faults: tuple[HttpFaults, Path]
+) -> None:
+    proxy, kubeconfig = faults
+    proxy.silence_watch(DEPLOYMENTS, after_events=1, times=3)
+    started = time.monotonic()
+
+    code, targets = restart_wait(kubeconfig, running, short_watches(1.0, read_timeout=2.0))
+
+    elapsed = time.monotonic() - started
+    assert_all_followed_to_the_end(kube_admin, running, code, targets)
+    assert proxy.faulted(Fault.SILENCE) == 3, proxy.seen
+    assert proxy.sent("GET", READS, watch=False) >= len(NAMES) + 3  # resumed from fresh reads
+    # Given up after its 1 s span plus the 2 s read timeout, not at the 40 s deadline (nor
+    # after 40 s plus the read timeout, as when a watch asked for the whole wait).
+    assert elapsed < 20, elapsed

@@ -13,6 +13,8 @@ event as it arrives. Rules are taken in order, each for the next matching reques
     stall(method, path_part)            never answer: hold the request until the client gives up
                                         (`forwarded=True`: the server gets it, its answer is held)
     cut_watch(after_events)             forward a watch's first events, then drop the connection
+    silence_watch(after_events)         forward a watch's first events, then nothing more, the
+                                        connection held open (a server gone silent)
     expire_watch()                      answer a watch with the API server's ERROR event, code
                                         410 (an expired resourceVersion), then end it
 
@@ -49,6 +51,7 @@ class Fault(enum.Enum):
     STALL = "stall"
     STALL_ANSWER = "stall-answer"  # forwarded, then the answer held
     CUT = "cut"
+    SILENCE = "silence"  # a watch's first events forwarded, then nothing, the connection open
     EXPIRE = "expire"
 
 
@@ -121,6 +124,10 @@ class HttpFaults:
         actions: deque[Action] = deque([Fault.CUT] * times)
         self._add(Rule("GET", path_part, actions, watch=True, after_events=after_events))
 
+    def silence_watch(self, path_part: str, *, after_events: int, times: int) -> None:
+        actions: deque[Action] = deque([Fault.SILENCE] * times)
+        self._add(Rule("GET", path_part, actions, watch=True, after_events=after_events))
+
     def expire_watch(self, path_part: str, *, times: int) -> None:
         self._add(Rule("GET", path_part, deque([Fault.EXPIRE] * times), watch=True))
 
@@ -131,7 +138,7 @@ class HttpFaults:
         ]
 
     def faulted(self, fault: Fault) -> int:
-        """How many requests met `fault` (a cut counts once the connection really was dropped)."""
+        """How many requests met `fault` (a cut or a silence once the watch really broke)."""
         with self.lock:
             return sum(1 for s in self.seen if s.fault is fault)
 
@@ -153,6 +160,7 @@ class HttpFaults:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            _fault: Action | None = None  # what this request met
 
             def log_message(self, *args: object) -> None:  # quiet: tests read `seen`
                 return
@@ -161,6 +169,7 @@ class HttpFaults:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 rule, action = faults._decide(self.command, self.path)
+                self._fault = action
                 if isinstance(action, int):
                     self._status(action, rule.retry_after if rule and action == 429 else None)
                 elif action is Fault.STALL:
@@ -220,8 +229,8 @@ class HttpFaults:
                     seen = faults._record(self.command, self.path, answer.status)
                     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP]
                     if answer.chunked:
-                        cut = rule.after_events if action is Fault.CUT and rule else None
-                        self._stream(answer, kept, cut, seen)
+                        broken = rule if action in (Fault.CUT, Fault.SILENCE) else None
+                        self._stream(answer, kept, broken.after_events if broken else None, seen)
                         return
                     data = answer.read()
                     self.send_response(answer.status)
@@ -245,13 +254,18 @@ class HttpFaults:
                 seen: Seen,
             ) -> None:
                 """Forward a chunked answer line by line (a watch: one event a line) as it comes;
-                with `cut`, drop the connection after that many events, mid-stream."""
+                with `cut`, break it after that many events, mid-stream: drop the connection
+                (a cut) or hold it without a word until the client gives up (a silence)."""
                 self._start_stream(answer.status, kept)
                 events = 0
                 while True:
                     if cut is not None and events >= cut:
+                        fault = Fault.SILENCE if self._fault is Fault.SILENCE else Fault.CUT
                         with faults.lock:
-                            seen.injected, seen.fault = True, Fault.CUT
+                            seen.injected, seen.fault = True, fault
+                        if fault is Fault.SILENCE:
+                            self._hold()
+                            return
                         self.close_connection = True
                         self.connection.shutdown(
                             socket.SHUT_RDWR
@@ -331,7 +345,7 @@ class HttpFaults:
                     continue
                 if isinstance(action, int):
                     self.seen.append(Seen(method, path, action, injected=True))
-                elif action is not Fault.CUT:  # a cut is recorded when it happens
+                elif action not in (Fault.CUT, Fault.SILENCE):  # recorded when it happens
                     self.seen.append(Seen(method, path, 0, injected=True, fault=action))
                 return rule, action
         return None, None
