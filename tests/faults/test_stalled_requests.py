@@ -7,7 +7,6 @@ the server and only its answer was lost, failed and untouched when it never arri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ import pytest
 from kubernetes import client as k8s_client
 
 from commands.kube import transport
-from tests.faults.test_api_faults import IMAGE, NAMES, annotated, myctl
+from tests.faults.test_api_faults import IMAGE, NAMES, annotated, restart_targets
 from tests.kube import objects
-from tests.support import controlplane as cp
 from tests.support.httpfaults import Fault, HttpFaults
 
 pytestmark = pytest.mark.kube
@@ -27,45 +25,32 @@ PATCHES = f"/deployments/{VICTIM}"
 
 
 @pytest.fixture
-def faults(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[HttpFaults, Path]]:
-    made = HttpFaults(control_plane).start()
-    try:
-        yield made, made.kubeconfig(tmp_path / "faults.kubeconfig")
-    finally:
-        made.close()
+def deployed(kube_namespace: str, kube_admin: k8s_client.ApiClient) -> str:
+    for name in NAMES:
+        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
+    return kube_namespace
 
 
-def _restart(
-    kubeconfig: Path, namespace: str, tmp_path: Path
-) -> tuple[int, dict[str, dict[str, Any]]]:
+def _restart(kubeconfig: Path, namespace: str, tmp_path: Path) -> tuple[int, dict[str, Any]]:
     config = tmp_path / "myctl.yaml"
     config.write_text(f"kube: {{read_timeout: {READ_TIMEOUT}s}}\n", encoding="utf-8")
-    code, report = myctl(
-        kubeconfig, "restart", *(f"deployment/{n}" for n in NAMES), "-n", namespace,
-        "--config", str(config),
-    )  # fmt: skip
-    assert "targets" in report, (code, report)
-    targets = {t["name"]: t for t in report["targets"]}
-    assert set(targets) == set(NAMES), "no target lost from the report"
-    return code, targets
+    return restart_targets(kubeconfig, namespace, NAMES, "--config", str(config))
 
 
 def test_a_patch_stalled_past_the_read_timeout_is_retried_and_every_target_restarted(
-    kube_namespace: str,
+    deployed: str,
     kube_admin: k8s_client.ApiClient,
     faults: tuple[HttpFaults, Path],
     tmp_path: Path,
 ) -> None:
-    for name in NAMES:
-        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
     proxy, kubeconfig = faults
     proxy.stall("PATCH", PATCHES)
 
-    code, targets = _restart(kubeconfig, kube_namespace, tmp_path)
+    code, targets = _restart(kubeconfig, deployed, tmp_path)
 
     assert code == 0, targets
     assert {t["outcome"] for t in targets.values()} == {"restarted"}
-    assert annotated(kube_admin, kube_namespace) == set(NAMES)
+    assert annotated(kube_admin, deployed) == set(NAMES)
     assert proxy.faulted(Fault.STALL) == 1 and proxy.sent("PATCH", PATCHES) == 2
     # Given up after the configured read timeout, not the default 30 s; then retried at once.
     assert READ_TIMEOUT - 0.1 <= proxy.retried_after(Fault.STALL) < READ_TIMEOUT + 3
@@ -73,18 +58,16 @@ def test_a_patch_stalled_past_the_read_timeout_is_retried_and_every_target_resta
 
 @pytest.mark.parametrize("forwarded", [False, True], ids=["never-arrives", "answer-lost"])
 def test_a_patch_that_stalls_every_time_is_reported_as_the_cluster_shows_it(
-    kube_namespace: str,
+    deployed: str,
     kube_admin: k8s_client.ApiClient,
     faults: tuple[HttpFaults, Path],
     tmp_path: Path,
     forwarded: bool,
 ) -> None:
-    for name in NAMES:
-        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
     proxy, kubeconfig = faults
     proxy.stall("PATCH", PATCHES, times=0, forever=True, forwarded=forwarded)
 
-    code, targets = _restart(kubeconfig, kube_namespace, tmp_path)
+    code, targets = _restart(kubeconfig, deployed, tmp_path)
 
     assert proxy.sent("PATCH", PATCHES) == transport.ATTEMPTS  # bounded
     others = set(NAMES) - {VICTIM}
@@ -92,8 +75,8 @@ def test_a_patch_that_stalls_every_time_is_reported_as_the_cluster_shows_it(
     victim = targets[VICTIM]
     if forwarded:  # the server applied each patch; a re-read finds the stamp
         assert code == 0 and victim["outcome"] == "restarted", victim
-        assert annotated(kube_admin, kube_namespace) == set(NAMES)
+        assert annotated(kube_admin, deployed) == set(NAMES)
     else:
         assert code == 3 and victim["outcome"] == "failed", victim
         assert "did not answer in time" in victim["detail"], victim
-        assert annotated(kube_admin, kube_namespace) == others
+        assert annotated(kube_admin, deployed) == others

@@ -9,7 +9,6 @@ not followed to the end says it was restarted (docs/reliability.md)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,8 @@ from commands.invoke import invocation
 from commands.kube import client, port, transport
 from commands.kube import kubeconfig as kube_config
 from commands.values import settings
-from tests.faults.test_api_faults import IMAGE, annotated, myctl
+from tests.faults.test_api_faults import IMAGE, annotated, restart_targets
 from tests.kube import objects
-from tests.support import controlplane as cp
-from tests.support import polling
 from tests.support.httpfaults import Fault, HttpFaults
 
 pytestmark = pytest.mark.kube
@@ -34,38 +31,18 @@ READS = DEPLOYMENTS + "/"  # GET …/deployments/NAME; a watch is GET …/deploy
 
 
 @pytest.fixture
-def faults(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[HttpFaults, Path]]:
-    made = HttpFaults(control_plane).start()
-    try:
-        yield made, made.kubeconfig(tmp_path / "faults.kubeconfig")
-    finally:
-        made.close()
-
-
-@pytest.fixture
 def running(kube_namespace: str, kube_admin: k8s_client.ApiClient) -> str:
     """NAMES as Deployments whose first rollout is over, so `--wait` follows only ours."""
-    for name in NAMES:
-        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
-    for name in NAMES:
-        polling.wait_until(
-            lambda name=name: objects.deployment_available(kube_admin, kube_namespace, name),  # type: ignore[misc]
-            what=f"{name} available",
-        )
+    objects.running(kube_admin, kube_namespace, NAMES, IMAGE)
     return kube_namespace
 
 
 def restart_wait(
     kubeconfig: Path, namespace: str, connect: main.Connect = main.connect_to_kubernetes
 ) -> tuple[int, dict[str, Any]]:
-    code, report = myctl(
-        kubeconfig, "restart", *(f"deployment/{n}" for n in NAMES), "-n", namespace,
-        "--wait", "--timeout", "40s", connect=connect,
-    )  # fmt: skip
-    assert "targets" in report, (code, report)
-    targets = {t["name"]: t for t in report["targets"]}
-    assert set(targets) == set(NAMES), "no target lost from the report"
-    return code, targets
+    return restart_targets(
+        kubeconfig, namespace, NAMES, "--wait", "--timeout", "40s", connect=connect
+    )
 
 
 def assert_all_followed_to_the_end(
