@@ -32,7 +32,10 @@ def connect_to_kubernetes(
 
     # One pooled connection per parallel restart, so --concurrency is not throttled by the pool.
     return client.connect(
-        options.kubeconfig, options.context, concurrency=config.restart.concurrency
+        options.kubeconfig,
+        options.context,
+        concurrency=config.restart.concurrency,
+        request_timeout=(config.kube.connect_timeout_seconds, config.kube.read_timeout_seconds),
     )
 
 

@@ -1,8 +1,9 @@
 """Following one rollout to completion with a watch (not polling), by kubectl's rules.
 
-One watch request per workload for the whole wait: the API server pushes each status change,
-so completion is noticed as soon as the controller reports it, and the number of requests does
-not grow with the wait. An expired or broken watch is resumed from a fresh read: at once the
+One watch at a time per workload: the API server pushes each status change, so completion is
+noticed as soon as the controller reports it, and the number of requests does not grow with the
+changes (a watch the server ends, after at most a minute — docs/verification.md — is renewed
+from a fresh read). An expired, broken or silent watch is resumed from a fresh read: at once the
 first time (410 Gone after a compaction is routine), then with a growing pause, so a server that
 answers every watch with 410 or cuts every one is not hammered until the deadline.
 """

@@ -24,6 +24,12 @@ Action = transport.Action
 translate = transport.translate
 configure = transport.configure
 REQUEST_TIMEOUT = transport.REQUEST_TIMEOUT
+# Seconds one watch asks the server for, at most: a healthy watch ends by then (cleanly, and is
+# renewed from a fresh read), so one silent for this plus the read timeout is a dead connection
+# (a proxy or a server gone silent), given up and resumed. Not the wait's whole remaining time:
+# a dead watch would then hold the wait until its deadline (10 minutes by default). A minute
+# costs a read and a watch a minute per workload followed.
+WATCH_SPAN_SECONDS = 60.0
 MANAGED_BY = {"app.kubernetes.io/managed-by": "myctl"}
 _APPS = "/apis/apps/v1"
 _CORE = "/api/v1"
@@ -36,13 +42,17 @@ def connect(
     concurrency: int = 8,
     clock: clock_mod.Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
 ) -> KubeCluster:
-    """A `KubeCluster` for `--kubeconfig`/`--context` (see `kubeconfig.load` for the order).
+    """A `KubeCluster` for `--kubeconfig`/`--context` (see `kubeconfig.load` for the order);
+    `request_timeout` is (connect, read) seconds, the `kube` configuration keys.
 
     Raises `ClusterUnreachable` (exit 2) when no usable configuration is found.
     """
     configuration = kubeconfig.load(kubeconfig_path, context, environ=environ, direct=True)
-    return KubeCluster(configure(configuration, concurrency), clock=clock)
+    return KubeCluster(
+        configure(configuration, concurrency), clock=clock, request_timeout=request_timeout
+    )
 
 
 class KubeCluster:
@@ -56,7 +66,9 @@ class KubeCluster:
         attempts: int = transport.ATTEMPTS,
         base_delay: float = transport.BASE_DELAY,
         request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
+        watch_span_seconds: float = WATCH_SPAN_SECONDS,
     ) -> None:
+        self._watch_span = watch_span_seconds
         self._http = transport.Transport(
             api_client,
             clock=clock,
@@ -155,7 +167,7 @@ class KubeCluster:
         self, ref: workloads.WorkloadRef, resource_version: str, timeout_seconds: float
     ) -> Iterator[workloads.Workload]:
         action = Action("watch", _resource(ref.kind), ref.namespace, _subject(ref))
-        seconds = max(int(timeout_seconds), 1)
+        seconds = max(int(min(timeout_seconds, self._watch_span)), 1)
         query: transport.Query = {
             "fieldSelector": f"metadata.name={ref.name}",
             "watch": True,
@@ -165,20 +177,18 @@ class KubeCluster:
         }
         resource_path = f"{_APPS}/namespaces/{transport.quote(ref.namespace)}/{ref.kind.plural}"
         try:
-            response = self._http.send(
-                "GET",
+            response = self._http.stream(
+                action,
                 resource_path,
                 query,
                 # The server ends the watch after `seconds`; the read timeout only guards
-                # against a connection that went silent (a bookmark arrives about every minute).
+                # against a connection that went silent (see WATCH_SPAN_SECONDS).
                 timeout=(self._http.timeout[0], seconds + self._http.timeout[1]),
             )
-        except (
-            transport.ApiException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-        ) as exc:
-            raise translate(exc, action, self._http.host) from exc
+        except transport.ListExpired as exc:
+            # 410 as the answer's status rather than as an ERROR event in the stream (some
+            # servers and proxies): the same expired version, resumed the same way.
+            raise errors.WatchExpired(f"watch of {action.subject} expired ({exc})") from exc
         try:
             for event in transport.json_lines(response):
                 kind = event.get("type")

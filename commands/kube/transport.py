@@ -12,27 +12,30 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import urllib3.exceptions
 
 from commands.kube import direct, lean
 from commands.values import clock as clock_mod
-from commands.values import errors
+from commands.values import errors, settings
 
 lean.load()
 from kubernetes.client import exceptions as k8s_exceptions  # noqa: E402 (after lean.load)
 
 ApiException = k8s_exceptions.ApiException
 Json = dict[str, Any]
+T = TypeVar("T")
 Query = Mapping[str, str | int | bool | None]
 
-# (connect, read) seconds. Connect: a loopback or in-cluster API answers in milliseconds, 5 s
-# covers a slow VPN. Read: a 500-object list page takes well under a second on a healthy API
-# server; 30 s leaves room for a loaded one while making sure nothing waits forever.
-REQUEST_TIMEOUT = (5.0, 30.0)
+# (connect, read) seconds; why these defaults, and the `kube` configuration keys that change
+# them, are in commands/values/settings.py (`KubeSettings`) and docs/configuration.md.
+REQUEST_TIMEOUT = (
+    settings.KubeSettings.connect_timeout_seconds,
+    settings.KubeSettings.read_timeout_seconds,
+)
 # Attempts for 429/5xx/read timeouts, sleeping 0.2 s then 0.4 s in between: rides out an API
 # server restart or a leader change, and still fails within about a second plus timeouts.
 ATTEMPTS = 3
@@ -140,15 +143,32 @@ class Transport:
         selector: str = "",
     ) -> Json:
         """Send with our timeout, retrying temporary failures, and parse the JSON."""
-        delay = self._base_delay
-        for attempt in range(1, self._attempts + 1):
+
+        def attempt() -> Json:
+            response = self.send(method, resource_path, query, body, content_type=content_type)
             try:
-                response = self.send(method, resource_path, query, body, content_type=content_type)
-                try:
-                    raw = response.data
-                finally:
-                    response.release_conn()
-                return cast(Json, json.loads(raw))
+                raw = response.data
+            finally:
+                response.release_conn()
+            return cast(Json, json.loads(raw))
+
+        return self._retrying(action, attempt, selector)
+
+    def stream(
+        self, action: Action, resource_path: str, query: Query, *, timeout: tuple[float, float]
+    ) -> Any:
+        """Open a streaming GET (a watch) with the retries of `call`: a 429, a 5xx or a broken
+        connection before the first byte of the stream is retried the same bounded way. The raw
+        response, for `json_lines` (the caller releases it)."""
+        return self._retrying(
+            action, lambda: self.send("GET", resource_path, query, timeout=timeout)
+        )
+
+    def _retrying(self, action: Action, attempt: Callable[[], T], selector: str = "") -> T:
+        delay = self._base_delay
+        for number in range(1, self._attempts + 1):
+            try:
+                return attempt()
             except (
                 k8s_exceptions.ApiException,
                 urllib3.exceptions.HTTPError,
@@ -158,8 +178,8 @@ class Transport:
                 error = translate(exc, action, self.host, selector)
                 if not isinstance(error, errors.ServerError):
                     raise error from exc
-                if attempt == self._attempts:
-                    raise errors.ServerError(f"{error} (gave up after {attempt} attempts)") from exc
+                if number == self._attempts:
+                    raise errors.ServerError(f"{error} (gave up after {number} attempts)") from exc
                 self._clock.sleep(max(delay, _retry_after(exc)))
                 delay *= 2
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -144,6 +144,18 @@ def _restart(value: object, key: str) -> settings.RestartSettings:
     return settings.RestartSettings(**fields)
 
 
+def _kube(value: object, key: str) -> settings.KubeSettings:
+    fields = _fields(
+        value,
+        key,
+        {
+            "connect_timeout": lambda v, k: durations.parse(v, key=k),
+            "read_timeout": lambda v, k: durations.parse(v, key=k),
+        },
+    )
+    return settings.KubeSettings(**{f"{name}_seconds": v for name, v in fields.items()})
+
+
 def _access_rule(value: object, key: str) -> settings.AccessRule:
     return settings.AccessRule(
         **_fields(
@@ -250,6 +262,7 @@ _SECTIONS: dict[str, Callable[[object, str], Any]] = {
     "cache": _cache,
     "scope": _scope,
     "restart": _restart,
+    "kube": _kube,
     "slack": _slack,
     "schedules": _schedules,
     "state": _state,

@@ -83,6 +83,21 @@ class RestartSettings:
 
 
 @dataclass(frozen=True)
+class KubeSettings:
+    """How long one request to the API server may take (the adapter's retries and the watch's
+    resumption are in docs/reliability.md)."""
+
+    # Seconds to connect: a loopback or in-cluster API answers in milliseconds, 5 s covers a
+    # slow VPN.
+    connect_timeout_seconds: float = 5.0
+    # Seconds a request may go without a byte of its answer before it is retried (3 attempts):
+    # a 500-object list page takes well under a second on a healthy API server; 30 s leaves room
+    # for a loaded one while making sure nothing waits forever. Tests set 2 s to meet a stalled
+    # connection quickly.
+    read_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class AccessRule:
     """Who may run one command from Slack. Empty everywhere = nobody (for mutating commands)."""
 
@@ -136,6 +151,7 @@ class Settings:
     cache: CacheSettings = CacheSettings()
     scope: Scope = Scope()
     restart: RestartSettings = RestartSettings()
+    kube: KubeSettings = KubeSettings()
     slack: SlackSettings = SlackSettings()
     schedules: tuple[Schedule, ...] = field(default_factory=tuple)
     state: StateSettings = StateSettings()

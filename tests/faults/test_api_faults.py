@@ -17,7 +17,6 @@ from kubernetes import client as k8s_client
 from commands.cli import main, parser
 from tests.kube import objects
 from tests.support import controlplane as cp
-from tests.support import polling
 from tests.support.faultproxy import FaultProxy, Mode
 
 pytestmark = pytest.mark.kube
@@ -33,14 +32,37 @@ def proxy(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[Faul
         yield made, made.kubeconfig(control_plane, tmp_path / "proxy.kubeconfig")
 
 
-def myctl(kubeconfig: Path, *args: str) -> tuple[int, Any]:
-    runtime = main.Runtime(environ={}, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False)
+def myctl(
+    kubeconfig: Path, *args: str, connect: main.Connect = main.connect_to_kubernetes
+) -> tuple[int, Any]:
+    runtime = main.Runtime(
+        environ={}, connect=connect, stdin_is_tty=lambda: False, stderr_is_tty=lambda: False
+    )
     argv = [*args, "-o", "json", "--kubeconfig", str(kubeconfig)]
     result = CliRunner().invoke(parser.cli, argv, obj=runtime)
     try:
         return result.exit_code, json.loads(result.output)
     except json.JSONDecodeError as exc:
         raise AssertionError(f"exit {result.exit_code}, not JSON: {result.output!r}") from exc
+
+
+def restart_targets(
+    kubeconfig: Path,
+    namespace: str,
+    names: tuple[str, ...],
+    *args: str,
+    connect: main.Connect = main.connect_to_kubernetes,
+) -> tuple[int, dict[str, Any]]:
+    """`restart` of Deployments `names` (more flags in `args`): the exit code and each target's
+    report by name, every one of `names` in it."""
+    code, report = myctl(
+        kubeconfig, "restart", *(f"deployment/{n}" for n in names), "-n", namespace, *args,
+        connect=connect,
+    )  # fmt: skip
+    assert "targets" in report, (code, report)
+    targets = {t["name"]: t for t in report["targets"]}
+    assert set(targets) == set(names), "no target lost from the report"
+    return code, targets
 
 
 def annotated(
@@ -135,13 +157,7 @@ def test_restart_wait_through_cut_connections_follows_every_rollout_to_a_true_en
     plan: str,
 ) -> None:
     names = NAMES[:3]
-    for name in names:
-        objects.deployment(kube_admin, kube_namespace, name, IMAGE)
-    for name in names:
-        polling.wait_until(
-            lambda name=name: objects.deployment_available(kube_admin, kube_namespace, name),  # type: ignore[misc]
-            what=f"{name} available",
-        )
+    objects.running(kube_admin, kube_namespace, names, IMAGE)
     fault, kubeconfig = proxy
     fault.plan(*PLANS[plan][:1], then=PLANS[plan][1])
 

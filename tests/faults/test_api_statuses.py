@@ -5,7 +5,6 @@ exactly the requests it hits, and the report and exit code are true (docs/reliab
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,10 @@ from kubernetes import client as k8s_client
 from commands.kube import transport
 from tests.faults.test_api_faults import IMAGE, NAMES, annotated, myctl
 from tests.kube import objects
-from tests.support import controlplane as cp
 from tests.support.httpfaults import HttpFaults
 
 pytestmark = pytest.mark.kube
 DEPLOYMENTS = "/deployments"
-
-
-@pytest.fixture
-def faults(control_plane: cp.ControlPlane, tmp_path: Path) -> Iterator[tuple[HttpFaults, Path]]:
-    made = HttpFaults(control_plane).start()
-    try:
-        yield made, made.kubeconfig(tmp_path / "faults.kubeconfig")
-    finally:
-        made.close()
 
 
 def _restart(kubeconfig: Path, namespace: str) -> tuple[int, dict[str, str], dict[str, object]]:

@@ -86,6 +86,17 @@ def deployment_available(api: k8s_client.ApiClient, namespace: str, name: str) -
     )
 
 
+def running(api: k8s_client.ApiClient, namespace: str, names: tuple[str, ...], image: str) -> None:
+    """Deployments `names` of `image`, each waited for until its first rollout is over."""
+    for name in names:
+        deployment(api, namespace, name, image)
+    for name in names:
+        polling.wait_until(
+            lambda name=name: deployment_available(api, namespace, name),  # type: ignore[misc]
+            what=f"{namespace}/{name} available",
+        )
+
+
 def pods_digests(control_plane: cp.ControlPlane, namespace: str, app: str) -> dict[str, str]:
     """{pod name: digest} of the not terminating pods of `app`."""
     pods = control_plane.request(

@@ -67,6 +67,12 @@ def test_design_example_parses() -> None:
     )
 
 
+def test_kube_timeouts_are_durations_and_default_to_the_adapters_timeouts() -> None:
+    parsed = config.parse({"kube": {"connect_timeout": "1500ms", "read_timeout": "2s"}})
+    assert parsed.kube == settings.KubeSettings(connect_timeout_seconds=1.5, read_timeout_seconds=2)
+    assert config.parse({"kube": {"read_timeout": 90}}).kube.connect_timeout_seconds == 5.0
+
+
 @pytest.mark.parametrize(
     ("document", "key"),
     [
@@ -74,6 +80,8 @@ def test_design_example_parses() -> None:
         ({"restart": {"concurrency": 0}}, "restart.concurrency"),
         ({"restart": {"max_targets": "many"}}, "restart.max_targets"),
         ({"cache": {"max_age": "soon"}}, "cache.max_age"),
+        ({"kube": {"read_timeout": "0s"}}, "kube.read_timeout"),
+        ({"kube": {"connect_timeout": "fast"}}, "kube.connect_timeout"),
         ({"scope": {"kinds": ["CronJob"]}}, "scope.kinds[0]"),
         ({"scope": {"namespaces": ["Bad_NS"]}}, "scope.namespaces[0]"),
         (

@@ -24,6 +24,7 @@ CONTAINERS = (
     "cache",
     "scope",
     "restart",
+    "kube",
     "slack",
     "slack.access.<command>",
     "slack.approvals",
