@@ -54,19 +54,23 @@ class _OurClientIsMeant(logging.Filter):
 log.addFilter(_OurClientIsMeant())
 
 
-def connect_cluster(config: config_mod.BotConfig) -> port.Cluster:
+def connect_cluster(config: config_mod.BotConfig, kube: settings.KubeSettings) -> port.Cluster:
     from commands.kube import client  # lazy: importing kubernetes costs ~0.3 s
 
-    return client.connect(config.kubeconfig, config.kube_context)
+    timeout = (kube.connect_timeout_seconds, kube.read_timeout_seconds)
+    return client.connect(config.kubeconfig, config.kube_context, request_timeout=timeout)
 
 
-def engine_pool(config: config_mod.BotConfig) -> commandline.EnginePool:
+def engine_pool(
+    config: config_mod.BotConfig, kube: settings.KubeSettings
+) -> commandline.EnginePool:
     """Engine processes for the bot's runs, one ready ahead of the first command."""
     recipe = commandline.EngineRecipe(
         config.kubeconfig,
         config.kube_context,
         nice=config.engine_nice,
         log_level=logging.getLogger().getEffectiveLevel(),
+        kube=kube,
     )
     pool = commandline.EnginePool(recipe, size=config.job_workers)
     pool.warm()
@@ -142,8 +146,11 @@ def build(
     counters.queue_depth = lambda: runner.depth
     runner.rejected = counters.job_rejected
 
-    cluster = services_mod.ClusterConnection(connect or (lambda: connect_cluster(config)))
-    pool = None if connect is not None or config.engine == "in-process" else engine_pool(config)
+    cluster = services_mod.ClusterConnection(
+        connect or (lambda: connect_cluster(config, loaded.kube))
+    )
+    in_process = connect is not None or config.engine == "in-process"
+    pool = None if in_process else engine_pool(config, loaded.kube)
     environ: Mapping[str, str] = (
         {"MYCTL_CONFIG": config.myctl_config} if config.myctl_config else {}
     )

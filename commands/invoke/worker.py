@@ -21,7 +21,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -43,6 +43,7 @@ class Recipe:
     context: str | None
     nice: int = 0  # added to the worker's niceness: its CPU yields to the parent's
     log_level: int = logging.INFO  # the parent's: records below it are not even sent
+    kube: settings.KubeSettings = field(default_factory=settings.KubeSettings)  # timeouts
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def _connector(recipe: Recipe) -> Callable[[], Any]:
         if not made:
             from commands.kube import client
 
-            made.append(client.connect(recipe.kubeconfig, recipe.context))
+            timeout = (recipe.kube.connect_timeout_seconds, recipe.kube.read_timeout_seconds)
+            made.append(client.connect(recipe.kubeconfig, recipe.context, request_timeout=timeout))
             log.debug("engine process %d connected to the cluster", os.getpid())
         return made[0]
 
