@@ -13,8 +13,6 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import urllib3.exceptions
-
 from commands.kube import convert, kubeconfig, port, transport
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
@@ -173,11 +171,7 @@ class KubeCluster:
                 # against a connection that went silent (a bookmark arrives about every minute).
                 timeout=(self._http.timeout[0], seconds + self._http.timeout[1]),
             )
-        except (
-            transport.ApiException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-        ) as exc:
+        except (transport.ApiException, *transport.connection_errors()) as exc:
             raise translate(exc, action, self._http.host) from exc
         try:
             for event in transport.json_lines(response):
@@ -191,7 +185,7 @@ class KubeCluster:
                     yield convert.to_workload(ref.kind, obj)
                 elif kind == "DELETED":
                     raise errors.NotFound(f"{action.subject} was deleted during the rollout")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except transport.connection_errors() as exc:
             # A watch that breaks is resumed by the caller from a fresh read.
             raise errors.WatchExpired(f"watch of {action.subject} broke ({exc})") from exc
         finally:
