@@ -210,15 +210,25 @@ def decode(stored: port.CacheObject) -> Document:
 
 def load_payload(stored: port.CacheObject) -> object:
     """The JSON value stored in one ConfigMap (the cache, an index or a shard)."""
+    return parse(payload_text(stored))
+
+
+def payload_text(stored: port.CacheObject) -> str:
+    """The JSON text stored in one ConfigMap, decompressed."""
     try:
         if BINARY_KEY in stored.binary_data:
-            raw = gzip.decompress(stored.binary_data[BINARY_KEY]).decode()
-        elif DATA_KEY in stored.data:
-            raw = stored.data[DATA_KEY]
-        else:
-            raise Corrupt(f"the ConfigMap has neither {DATA_KEY} nor {BINARY_KEY}")
-        return json.loads(raw)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return gzip.decompress(stored.binary_data[BINARY_KEY]).decode()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise Corrupt(f"the cache document does not parse ({type(exc).__name__})") from exc
+    if DATA_KEY in stored.data:
+        return stored.data[DATA_KEY]
+    raise Corrupt(f"the ConfigMap has neither {DATA_KEY} nor {BINARY_KEY}")
+
+
+def parse(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
         raise Corrupt(f"the cache document does not parse ({type(exc).__name__})") from exc
 
 
