@@ -44,7 +44,7 @@ def connect(
 
 
 class KubeCluster:
-    """`port.Cluster` on one thread-safe ApiClient (engine threads share its urllib3 pool)."""
+    """`port.Cluster` on one thread-safe ApiClient (engine threads share its connection pool)."""
 
     def __init__(
         self,

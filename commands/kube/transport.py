@@ -88,7 +88,7 @@ def quote(name: str) -> str:
 
 
 class Transport:
-    """One thread-safe ApiClient (engine threads share its urllib3 pool), counting requests."""
+    """One thread-safe ApiClient (engine threads share its connection pool), counting requests."""
 
     def __init__(
         self,
