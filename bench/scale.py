@@ -3,6 +3,9 @@
 live-scan script at the small sizes. Targets: docs/benchmarks.md.
 
     .venv/bin/python -m bench.scale [--sizes 1000,10000,50000,100000] [--cli-sizes 100,1000,10000]
+        [--installed-myctl DIR/bin/myctl] [--baseline-myctl DIR/bin/myctl]
+
+(both made by scripts/installed-venv; the baseline with --rev, e.g. the commit before a change)
 
 One control plane (kube-controller-manager stopped: Deployments have replicas 0 and nothing
 here reads ReplicaSets); sizes grow by creating only the difference, in parallel batches. The
@@ -64,15 +67,16 @@ def measure(plane: controlplane.ControlPlane, size: int, runs: int) -> list[obje
 
 
 def measure_cli(
-    plane: controlplane.ControlPlane, size: int, runs: int, installed: str
+    plane: controlplane.ControlPlane, size: int, runs: int, installed: str, baseline: str = ""
 ) -> list[object]:
     """Whole processes, interleaved run by run so load drifts hit every contender alike, as
     "wall (CPU)" medians:
     `myctl select`/`check` from this checkout's (editable) install, from a regular install
-    when `installed` names its `myctl`, and the live-scan script."""
+    when `installed` names its `myctl`, from a `baseline` install (the code before a change,
+    timed under the same load), and the live-scan script."""
     wanted = str(images.parse(scale_10k.app_image(7)))
     env = common.child_env()
-    programs = [common.MYCTL, *([installed] if installed else [])]
+    programs = [common.MYCTL, *(p for p in (installed, baseline) if p)]
     argvs: list[list[str]] = []
     for program in programs:
         base = [program, "--kubeconfig", str(plane.kubeconfig), "--progress", "none"]
@@ -93,12 +97,13 @@ def measure_cli(
         f"{size:,}",
         *(f"{common.ms(m)} ({common.ms(c)})" for m, c in zip(medians, cpu_medians, strict=True)),
         f"{scan / medians[0]:.1f}×",
-        f"{scan / medians[-3]:.1f}×",
+        f"{scan / medians[2 if installed else 0]:.1f}×",
     ]
 
 
-def cli_row(installed: str) -> list[str]:
-    variants = ["(editable)", "(installed)"] if installed else ["(editable)"]
+def cli_row(installed: str, baseline: str = "") -> list[str]:
+    variants = ["(editable)", *(["(installed)"] if installed else [])]
+    variants += ["(baseline)"] if baseline else []
     cells = [f"`myctl {cmd}` {how}" for how in variants for cmd in ("select", "check")]
     best = "select vs script (installed)" if installed else "select vs script"
     return ["workloads", *cells, "live-scan script", "select vs script (editable)", best]
@@ -110,6 +115,7 @@ def run(
     cli_sizes: Sequence[int],
     runs: int,
     installed: str = "",
+    baseline: str = "",
 ) -> tuple[list[list[object]], list[list[object]]]:
     plane.ensure_namespace("myctl")
     rows: list[list[object]] = []
@@ -126,8 +132,8 @@ def run(
         if size in cli_sizes:
             if size not in sizes:
                 scale_10k.rebuild_cli(plane.kubeconfig)
-            cli_rows.append(measure_cli(plane, size, max(3, runs // 3), installed))
-            common.table("whole processes (medians)", cli_row(installed), cli_rows)
+            cli_rows.append(measure_cli(plane, size, max(3, runs // 3), installed, baseline))
+            common.table("whole processes (medians)", cli_row(installed, baseline), cli_rows)
     return rows, cli_rows
 
 
@@ -141,12 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="the `myctl` of a regular (non-editable) install, timed beside this checkout's",
     )
+    parser.add_argument(
+        "--baseline-myctl",
+        default="",
+        help="the `myctl` of a regular install of other code (before a change), timed alike",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     cli_sizes = [int(s) for s in args.cli_sizes.split(",") if s]
     print(f"machine: {common.machine()}", flush=True)
     with common.control_plane(controllers=False) as plane:
-        run(plane, sizes, cli_sizes, args.runs, args.installed_myctl)
+        run(plane, sizes, cli_sizes, args.runs, args.installed_myctl, args.baseline_myctl)
     print(f"finished: {common.machine()}")
     return 0
 

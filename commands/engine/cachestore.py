@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from commands.engine import cachedoc, shards
+from commands.engine import cachedoc, cacheskim, shards
 from commands.engine.context import Engine
 from commands.kube import port
 from commands.values import errors, events
@@ -41,7 +41,12 @@ def read(engine: Engine, *, all_shards: bool) -> Stored | None:
     index = engine.cluster.read_cache(cache.namespace, cache.name)
     if index is None:
         return None
-    payload = cachedoc.load_payload(index)
+    text = cachedoc.payload_text(index)
+    # An unsharded cache in its canonical form: only the images looked up are decoded (select).
+    skimmed = None if all_shards else cacheskim.skim(text)
+    if skimmed is not None:
+        return Stored(index, skimmed, None, *cachedoc.stored_size(index))
+    payload = cachedoc.parse(text)
     sharding = shards.sharding_of(payload)
     if sharding is None:
         size, compressed = cachedoc.stored_size(index)

@@ -18,7 +18,6 @@ No I/O here beyond what the `port.Cluster` given to `ShardedImages` does.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ def shard_of(image_key: str, count: int) -> int:
     """Which of `count` shards holds `image_key`: a stable hash of its repository."""
     ref = images.try_parse(image_key)
     repository = ref.repository if ref else image_key
+    import hashlib  # here: an unsharded cache never needs it, and it is ~3 ms of a CLI start
+
     digest = hashlib.sha256(repository.encode()).digest()
     return int.from_bytes(digest[:8], "big") % count
 

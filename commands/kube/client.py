@@ -13,8 +13,6 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import urllib3.exceptions
-
 from commands.kube import convert, kubeconfig, port, transport
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
@@ -56,7 +54,7 @@ def connect(
 
 
 class KubeCluster:
-    """`port.Cluster` on one thread-safe ApiClient (engine threads share its urllib3 pool)."""
+    """`port.Cluster` on one thread-safe ApiClient (engine threads share its connection pool)."""
 
     def __init__(
         self,
@@ -201,7 +199,7 @@ class KubeCluster:
                     yield convert.to_workload(ref.kind, obj)
                 elif kind == "DELETED":
                     raise errors.NotFound(f"{action.subject} was deleted during the rollout")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except transport.connection_errors() as exc:
             # A watch that breaks is resumed by the caller from a fresh read.
             raise errors.WatchExpired(f"watch of {action.subject} broke ({exc})") from exc
         finally:

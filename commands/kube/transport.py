@@ -5,18 +5,24 @@ bodies plain dicts, responses read with `_preload_content=False` and parsed with
 Every `ApiException` and urllib3 error becomes one of `commands.values.errors` here, once, in
 `translate`; retries of temporary failures happen here too, in `Transport.call`, so no other
 layer retries HTTP.
+
+urllib3 is not imported here: the direct client (kube/direct.py) does without it, and its
+import was 30–40 ms of a cached CLI command (docs/benchmarks.md §C). Its exceptions are
+matched once the official client has imported it (`connection_errors`, `translate`): before
+that, nothing can raise one.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import ssl
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-
-import urllib3.exceptions
 
 from commands.kube import direct, lean
 from commands.values import clock as clock_mod
@@ -85,7 +91,7 @@ def quote(name: str) -> str:
 
 
 class Transport:
-    """One thread-safe ApiClient (engine threads share its urllib3 pool), counting requests."""
+    """One thread-safe ApiClient (engine threads share its connection pool), counting requests."""
 
     def __init__(
         self,
@@ -115,7 +121,8 @@ class Transport:
         content_type: str = "application/json",
         timeout: tuple[float, float] | None = None,
     ) -> Any:
-        """One request; the raw urllib3 response (the caller releases it)."""
+        """One request; the raw response, urllib3's or `direct.Response` (the caller
+        releases it)."""
         with self._lock:
             self.requests += 1
         params = [(k, _text(v)) for k, v in (query or {}).items() if v is not None]
@@ -169,12 +176,7 @@ class Transport:
         for number in range(1, self._attempts + 1):
             try:
                 return attempt()
-            except (
-                k8s_exceptions.ApiException,
-                urllib3.exceptions.HTTPError,
-                OSError,
-                json.JSONDecodeError,
-            ) as exc:
+            except (k8s_exceptions.ApiException, json.JSONDecodeError, *connection_errors()) as exc:
                 error = translate(exc, action, self.host, selector)
                 if not isinstance(error, errors.ServerError):
                     raise error from exc
@@ -183,6 +185,15 @@ class Transport:
                 self._clock.sleep(max(delay, _retry_after(exc)))
                 delay *= 2
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def connection_errors() -> tuple[type[Exception], ...]:
+    """What sending a request or reading its body raises when the connection fails: the
+    standard library's (the direct client's, with its `ConnectError` and `ReadTimeout`) and,
+    when the official client is in use, urllib3's."""
+    urllib3_exceptions: Any = sys.modules.get("urllib3.exceptions")
+    found: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
+    return (*found, urllib3_exceptions.HTTPError) if urllib3_exceptions else found
 
 
 def _text(value: str | int | bool) -> str:
@@ -226,19 +237,28 @@ def translate(
         return errors.ClusterError(f"cannot {what}: {message}")
     if isinstance(exc, json.JSONDecodeError):
         return errors.ServerError(f"cannot {what}: the Kubernetes API at {host} sent invalid JSON")
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        exc = exc.reason  # retries are 0, so this only wraps the one real failure
-    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.SSLError):
-        # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3 2.
-        reason = str(exc).split(": ", 1)[-1]
-        return errors.ClusterUnreachable(f"cannot reach the Kubernetes API at {host} ({reason})")
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+    unreachable = f"cannot reach the Kubernetes API at {host}"
+    urllib3_exceptions: Any = sys.modules.get("urllib3.exceptions")  # see the module docstring
+    if urllib3_exceptions is not None:
+        if isinstance(exc, urllib3_exceptions.MaxRetryError) and exc.reason is not None:
+            exc = exc.reason  # retries are 0, so this only wraps the one real failure
+        if isinstance(exc, urllib3_exceptions.ConnectTimeoutError | urllib3_exceptions.SSLError):
+            # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3 2.
+            reason = str(exc).split(": ", 1)[-1]
+            return errors.ClusterUnreachable(f"{unreachable} ({reason})")
+        if isinstance(exc, urllib3_exceptions.ReadTimeoutError):
+            exc = direct.ReadTimeout(str(exc))
+        elif isinstance(exc, urllib3_exceptions.ProtocolError):
+            return errors.ServerError(f"cannot {what}: the connection to {host} broke ({exc})")
+    if isinstance(exc, direct.ConnectError | ssl.SSLError):
+        return errors.ClusterUnreachable(f"{unreachable} ({exc})")
+    if isinstance(exc, direct.ReadTimeout):
         return errors.ServerError(
             f"cannot {what}: the Kubernetes API at {host} did not answer in time"
         )
-    if isinstance(exc, urllib3.exceptions.ProtocolError | OSError):
+    if isinstance(exc, OSError | http.client.HTTPException):
         return errors.ServerError(f"cannot {what}: the connection to {host} broke ({exc})")
-    return errors.ClusterUnreachable(f"cannot reach the Kubernetes API at {host} ({exc})")
+    return errors.ClusterUnreachable(f"{unreachable} ({exc})")
 
 
 def _server_message(exc: Any) -> str:
