@@ -74,9 +74,11 @@ class _Pipe:
             self._conn.send((kind, payload))
 
     def ask(self, kind: str, payload: Any) -> Any:
-        with self._lock:
-            self._conn.send((kind, payload))
-            return self._conn.recv()[1]
+        # The answer may take minutes (a canary waits for a click): only the send is locked,
+        # so other threads' events and log lines are not held behind it. Only the thread
+        # running the task ever reads.
+        self.send(kind, payload)
+        return self._conn.recv()[1]
 
     def recv(self) -> Any:
         return self._conn.recv()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,6 +13,10 @@ from commands.values import checks, durations, errors, settings, workloads
 from commands.values import triggers as trigger_values
 
 REPORT_KINDS = ("cache", "images", "rollouts", "activity")
+# Parsed files kept by load_file: a process reads one or two (tests read many, hence a bound).
+_PARSED_FILES = 16
+_parsed: dict[str, tuple[str, settings.Settings]] = {}
+_parsed_lock = threading.Lock()
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
@@ -21,18 +26,31 @@ def load(path: str | Path | None) -> settings.Settings:
 
 
 def load_file(path: str | Path) -> settings.Settings:
-    """Read and parse the file at `path`. The only I/O in the values layer."""
+    """Read and parse the file at `path`. The only I/O in the values layer.
+
+    A long-lived process (the bot) reads its file for every command, so that an edit applies
+    at once; the settings parsed from a file's text are kept, so an unchanged file costs a
+    read, not a YAML parse (docs/benchmarks.md §D)."""
     import yaml  # lazy: keeps `myctl --help` fast
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise errors.ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    with _parsed_lock:
+        kept = _parsed.get(str(path))
+    if kept is not None and kept[0] == text:
+        return kept[1]
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise errors.ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
-    return parse(document or {})
+    loaded = parse(document or {})
+    with _parsed_lock:
+        if len(_parsed) >= _PARSED_FILES:
+            _parsed.clear()
+        _parsed[str(path)] = (text, loaded)
+    return loaded
 
 
 def parse(document: object) -> settings.Settings:

@@ -126,3 +126,16 @@ def test_durations_parse(text: object, seconds: float) -> None:
 def test_the_canary_pause_is_off_by_default_and_turned_on_by_slack_approvals_canary() -> None:
     assert config.parse({}).slack.approvals.canary is False
     assert config.parse({"slack": {"approvals": {"canary": True}}}).slack.approvals.canary is True
+
+
+def test_a_file_is_parsed_once_per_text_and_an_edit_applies_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "myctl.yaml"
+    path.write_text("scope: {namespaces: [shop]}\n")
+    first = config.load_file(path)
+    assert config.load_file(path) is first  # the same text: the settings parsed before
+    path.write_text("scope: {namespaces: [shoe]}\n")  # same size, maybe the same mtime
+    edited = config.load_file(path)
+    assert edited.scope.namespaces == ("shoe",)
+    path.write_text("scope: [not, a, mapping]\n")
+    with pytest.raises(errors.ConfigError):
+        config.load_file(path)
