@@ -4,6 +4,12 @@ Why not bolt's listener executor: its threads must stay free to ack new requests
 and a 30-minute `restart --wait` would hold one. Why bounded: an unbounded queue turns a burst
 into runs that start long after anyone is watching; a full runner answers "busy" at once.
 
+Acks first: a job waits to start while requests are being answered (`answering`, entered by the
+HTTP transport around each request), up to `MAX_DEFER` seconds. A job's own bookkeeping (the
+trail, Slack calls, rendering: ~15 ms of Python each) shares the GIL with the listener; in a
+burst of hundreds of commands, starting jobs between acks instead of during them keeps the acks
+near a bare app's (docs/benchmarks.md §D). The engine itself runs elsewhere (bot/runs/engines.py).
+
 Draining (graceful stop, docs/operations.md): after `drain()` the runner takes nothing new —
 commands and clicks get the busy answer, registry hooks a 503 with Retry-After (they check
 `has_room()`) — while the jobs it already holds run on; `wait_idle` waits for them.
@@ -20,6 +26,32 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
+# Seconds a job may wait for the requests being answered: sustained traffic delays jobs, never
+# starves them.
+MAX_DEFER = 2.0
+# Seconds between looks at whether the requests have been answered.
+DEFER_POLL = 0.005
+
+
+class Answering:
+    """How many requests are being answered now (a context manager per request)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Answering:
+        with self._lock:
+            self._count += 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._count -= 1
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
 
 class JobRunner:
     def __init__(self, workers: int, queue: int) -> None:
@@ -29,6 +61,8 @@ class JobRunner:
         self._lock = threading.Condition()
         self._accepted = 0
         self._draining = False
+        self.answering = Answering()
+        self.max_defer = MAX_DEFER
         # Told of every refusal with its reason (`full` or `draining`): the rejection metric.
         self.rejected: Callable[[str], None] = lambda _reason: None
 
@@ -50,6 +84,9 @@ class JobRunner:
             return None
 
     def _run(self, job: Callable[[], None]) -> None:
+        deadline = time.monotonic() + self.max_defer
+        while self.answering and time.monotonic() < deadline:
+            time.sleep(DEFER_POLL)
         try:
             # A fresh context per job: log fields a run binds (bot/logs.py) end with it.
             contextvars.Context().run(job)

@@ -87,6 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:
+        # Jobs wait to start until the requests being answered are (bot/jobs.py, acks first).
+        with self.bot.services.runner.answering:
+            self._post()
+
+    def _post(self) -> None:
         # On the app's clock, which the ack metric subtracts it from (bot/conversation/slash.py).
         received = self.bot.services.clock.monotonic()
         if hook_route.is_hook(self.path.split("?", 1)[0]):

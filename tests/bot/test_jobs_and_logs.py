@@ -40,6 +40,24 @@ def test_a_draining_runner_lets_its_jobs_finish_and_refuses_new_ones() -> None:
     runner.shutdown()
 
 
+def test_a_job_starts_once_the_requests_being_answered_are_and_never_waits_for_ever() -> None:
+    runner = jobs.JobRunner(workers=1, queue=1)
+    started = threading.Event()
+    try:
+        with runner.answering:
+            assert runner.try_submit(started.set) is not None
+            assert not started.wait(0.3)  # acks first: the job waits while a request is answered
+        assert started.wait(5)  # ...and starts once it was
+
+        runner.max_defer = 0.2
+        later = threading.Event()
+        with runner.answering:  # a request that never ends (sustained traffic)
+            assert runner.try_submit(later.set) is not None
+            assert later.wait(5)  # deferred at most max_defer, never starved
+    finally:
+        runner.shutdown()
+
+
 def test_log_format_is_text_by_default_and_anything_else_is_a_configuration_error() -> None:
     assert config_mod.log_format({}) == "text"
     assert config_mod.log_format({"MYCTL_LOG_FORMAT": "JSON"}) == "json"

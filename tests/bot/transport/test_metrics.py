@@ -16,6 +16,7 @@ from commands.kube import port
 from commands.values import errors
 from tests.bot.transport import bots
 from tests.bot.transport.bots import BotFactory, RunningBot, slash
+from tests.support import polling
 from tests.support.slack_emulator import SlackEmulator
 
 pytestmark = pytest.mark.slack
@@ -44,9 +45,15 @@ def test_commands_and_step_durations_move_after_real_runs(
 
     slash(running, "check")
     running.final_message()
+    commands = "myctl_bot_commands_total"
+    # Counted once the job returns, just after its final message: polled, not raced.
+    polling.wait_until(
+        lambda: _value(_samples(running), commands, command="check", exit_code="1") == 1,
+        timeout=10,
+        what="the command counted",
+    )
     after = _samples(running)
 
-    commands = "myctl_bot_commands_total"
     assert _value(before, commands, command="check", exit_code="1") == 0
     assert _value(after, commands, command="check", exit_code="1") == 1  # no cache in memory
     assert _value(after, "myctl_bot_step_seconds_count", step="check") == 1
