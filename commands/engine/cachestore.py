@@ -42,8 +42,9 @@ def read(engine: Engine, *, all_shards: bool) -> Stored | None:
     if index is None:
         return None
     text = cachedoc.payload_text(index)
-    # An unsharded cache in its canonical form: only the images looked up are decoded (select).
-    skimmed = None if all_shards else cacheskim.skim(text)
+    # An unsharded cache in its canonical form: only the images looked up are decoded (select),
+    # or every entry is checked without building them (check, which then decodes nothing).
+    skimmed = cacheskim.skim(text, validated=all_shards)
     if skimmed is not None:
         return Stored(index, skimmed, None, *cachedoc.stored_size(index))
     payload = cachedoc.parse(text)
