@@ -24,9 +24,8 @@ from commands.values import images, settings, workloads
 SCHEMA_VERSION = 1
 DATA_KEY = "cache.json"
 BINARY_KEY = "cache.json.gz"
-# The API server rejects ConfigMaps whose data and binaryData together exceed 1 MiB
-# (validation.MaxConfigMapSize... shared with Secrets: 1,048,576 bytes). Keys, the labels and the
-# scope are tiny, so 4 KiB of headroom is ample.
+# The API server rejects ConfigMaps whose data and binaryData exceed 1 MiB (1,048,576 bytes,
+# as for Secrets); keys, the labels and the scope are tiny, so 4 KiB of headroom is ample.
 CONFIGMAP_LIMIT = 1024 * 1024 - 4096
 # Below this the document stays plain JSON so `kubectl get cm -o yaml` is readable by people;
 # above it we compress, which typically shrinks image lists 10-20x.
@@ -299,16 +298,3 @@ def validated_images(payload: Mapping[str, Any]) -> dict[str, list[Mapping[str, 
 
 
 _KINDS = frozenset(kind.value for kind in workloads.Kind)
-
-
-def diff(old: Document | None, new: Document) -> tuple[list[str], list[str], list[str]]:
-    """Images added, removed, and with a changed set of workloads, each sorted."""
-    before = old.images if old else {}
-    added = sorted(set(new.images) - set(before))
-    removed = sorted(set(before) - set(new.images))
-    changed = sorted(
-        image
-        for image in set(new.images) & set(before)
-        if set(new.images[image]) != set(before[image])
-    )
-    return added, removed, changed

@@ -56,7 +56,7 @@ def plan(engine: Engine, previous: check.Inspection | None = None) -> Plan:
     previous = previous or check.inspect(engine)
     document = cachedoc.build(scan(engine), scope, clock.rfc3339(engine.clock.now()))
     chosen = cachestore.layout(engine, document)
-    added, removed, changed = cachedoc.diff(previous.document, document)
+    added, removed, changed = _diff(previous.document, document)
     return Plan(
         document, chosen, results.CacheDiff(tuple(added), tuple(removed), tuple(changed)), previous
     )
@@ -84,3 +84,18 @@ def apply(engine: Engine, chosen: Plan) -> results.RebuildResult:
 def run(engine: Engine) -> results.RebuildResult:
     """Plan and write without asking: for callers that already have consent (orchestrate)."""
     return apply(engine, plan(engine))
+
+
+def _diff(
+    old: cachedoc.Document | None, new: cachedoc.Document
+) -> tuple[list[str], list[str], list[str]]:
+    """Images added, removed, and with a changed set of workloads, each sorted."""
+    before = old.images if old else {}
+    added = sorted(set(new.images) - set(before))
+    removed = sorted(set(before) - set(new.images))
+    changed = sorted(
+        image
+        for image in set(new.images) & set(before)
+        if set(new.images[image]) != set(before[image])
+    )
+    return added, removed, changed

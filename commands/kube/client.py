@@ -13,7 +13,7 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from commands.kube import convert, kubeconfig, port, transport
+from commands.kube import convert, kubeconfig, port, transport, watchevents
 from commands.values import clock as clock_mod
 from commands.values import errors, workloads
 
@@ -188,17 +188,7 @@ class KubeCluster:
             # servers and proxies): the same expired version, resumed the same way.
             raise errors.WatchExpired(f"watch of {action.subject} expired ({exc})") from exc
         try:
-            for event in transport.json_lines(response):
-                kind = event.get("type")
-                obj = event.get("object") or {}
-                if kind == "ERROR":
-                    if int(obj.get("code", 0)) == 410:
-                        raise errors.WatchExpired(f"watch of {action.subject} expired")
-                    raise errors.ServerError(f"watch of {action.subject}: {obj.get('message')}")
-                if kind in ("ADDED", "MODIFIED"):
-                    yield convert.to_workload(ref.kind, obj)
-                elif kind == "DELETED":
-                    raise errors.NotFound(f"{action.subject} was deleted during the rollout")
+            yield from watchevents.workloads_of(transport.json_lines(response), ref.kind, action)
         except transport.connection_errors() as exc:
             # A watch that breaks is resumed by the caller from a fresh read.
             raise errors.WatchExpired(f"watch of {action.subject} broke ({exc})") from exc

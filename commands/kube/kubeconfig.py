@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from commands.kube import direct, lean
+from commands.kube import endpoints, lean
 from commands.values import errors
 
 DEFAULT_PATH = "~/.kube/config"
@@ -35,7 +35,7 @@ def load(
     direct: bool = False,
 ) -> Any:
     """A `kubernetes.client.Configuration` (typed Any: the library has no stubs); with
-    `direct`, a `direct.Endpoint` instead when one plain kubeconfig file is all it takes (see
+    `direct`, a `endpoints.Endpoint` instead when one plain kubeconfig file is all it takes (see
     kube/direct.py: that skips the official loader's imports).
 
     Order, as kubectl: an explicit path, else `$KUBECONFIG` (a `:`-separated list, missing
@@ -69,7 +69,7 @@ def load(
 def _from_files(
     paths: list[Path], context: str | None, direct_env: Mapping[str, str] | None
 ) -> Any:
-    """`direct_env`: the environment, when a `direct.Endpoint` may be returned."""
+    """`direct_env`: the environment, when a `endpoints.Endpoint` may be returned."""
     names = ", ".join(str(p) for p in paths)
     contexts: list[str] = []
     current = ""
@@ -100,7 +100,7 @@ def _from_files(
             f"(available: {', '.join(contexts) or 'none'})"
         )
     if direct_env is not None and len(docs) == 1:
-        found = direct.endpoint(docs[0], chosen, paths[0].parent, direct_env)
+        found = endpoints.endpoint(docs[0], chosen, paths[0].parent, direct_env)
         if found is not None:
             return found
     lean.load()

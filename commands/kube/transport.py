@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from commands.kube import direct, lean
+from commands.kube import direct, endpoints, lean
 from commands.values import clock as clock_mod
 from commands.values import errors, settings
 
@@ -56,10 +56,10 @@ def configure(configuration: Any, concurrency: int) -> Any:
     and whose pool holds a connection per engine thread (urllib3 would otherwise discard and
     reopen connections beyond its default pool size under a concurrent restart).
 
-    A `direct.Endpoint` (a plain kubeconfig context, see kube/direct.py) gets a `DirectClient`
+    A `endpoints.Endpoint` (a plain kubeconfig context, see kube/direct.py) gets a `DirectClient`
     with the same two properties and none of the official client's imports."""
     maxsize = max(concurrency, 1) + 2  # +2: list/cache calls
-    if isinstance(configuration, direct.Endpoint):
+    if isinstance(configuration, endpoints.Endpoint):
         return direct.DirectClient(configuration, maxsize)
     from kubernetes.client import api_client as k8s_api_client
 

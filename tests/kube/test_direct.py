@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from commands.kube import direct, kubeconfig, transport
+from commands.kube import direct, endpoints, kubeconfig, transport
 
 
 def _doc(cluster: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def _doc(cluster: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_client_certificate_context_is_served_directly_with_paths_beside_the_file() -> None:
     doc = _doc({"certificate-authority": "ca.crt"}, {"client-certificate": "/abs/admin.crt"})
-    found = direct.endpoint(doc, "ctx", Path("/home/me/.kube"), {})
+    found = endpoints.endpoint(doc, "ctx", Path("/home/me/.kube"), {})
     assert found is not None
     assert (found.host, found.ca_file, found.cert_file) == (
         "https://127.0.0.1:6443",
@@ -39,7 +39,7 @@ def test_a_client_certificate_context_is_served_directly_with_paths_beside_the_f
 def test_inline_data_and_a_token_are_decoded() -> None:
     ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\n").decode()
     doc = _doc({"certificate-authority-data": ca}, {"token": "s3cret"})
-    found = direct.endpoint(doc, "ctx", Path("."), {})
+    found = endpoints.endpoint(doc, "ctx", Path("."), {})
     assert found is not None
     assert (found.ca_pem, found.token) == ("-----BEGIN CERTIFICATE-----\n", "s3cret")
     assert "s3cret" not in repr(found)
@@ -58,22 +58,22 @@ def test_inline_data_and_a_token_are_decoded() -> None:
 def test_contexts_that_need_more_keep_the_official_loader(
     cluster: dict[str, Any], user: dict[str, Any]
 ) -> None:
-    assert direct.endpoint(_doc(cluster, user), "ctx", Path("."), {}) is None
+    assert endpoints.endpoint(_doc(cluster, user), "ctx", Path("."), {}) is None
 
 
 def test_a_proxy_in_the_environment_keeps_the_official_loader() -> None:
     doc = _doc({}, {"token": "t"})
-    assert direct.endpoint(doc, "ctx", Path("."), {"HTTPS_PROXY": "http://p:3128"}) is None
+    assert endpoints.endpoint(doc, "ctx", Path("."), {"HTTPS_PROXY": "http://p:3128"}) is None
 
 
 def test_kubeconfig_load_returns_an_endpoint_only_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(_doc({"insecure-skip-tls-verify": True}, {"token": "t"})))
     plain = kubeconfig.load(str(path), None, environ={})
-    assert not isinstance(plain, direct.Endpoint)
+    assert not isinstance(plain, endpoints.Endpoint)
     assert plain.host == "https://127.0.0.1:6443"
     chosen = kubeconfig.load(str(path), None, environ={}, direct=True)
-    assert isinstance(chosen, direct.Endpoint) and not chosen.verify
+    assert isinstance(chosen, endpoints.Endpoint) and not chosen.verify
     api = transport.configure(chosen, 4)
     assert isinstance(api, direct.DirectClient)
     assert api.configuration.host == "https://127.0.0.1:6443"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from commands.kube import direct, transport
+from commands.kube import direct, endpoints, transport
 from commands.values import errors
 from tests.support import kubepki, polling
 
@@ -124,7 +124,7 @@ def server(pki: Path) -> Iterator[Server]:
 
 def _client(server: Server, maxsize: int = 4, **where: Any) -> direct.DirectClient:
     settings: dict[str, Any] = {"ca_file": str(server.pki / "ca.crt"), **where}
-    return direct.DirectClient(direct.Endpoint(host=server.url, **settings), maxsize)
+    return direct.DirectClient(endpoints.Endpoint(host=server.url, **settings), maxsize)
 
 
 def _get(api: direct.DirectClient, path: str = PATH, timeout: float = 5.0) -> Any:
@@ -260,7 +260,7 @@ def test_a_refused_connection_is_unreachable() -> None:
     closed = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     url = f"http://127.0.0.1:{closed.server_address[1]}"
     closed.server_close()  # bound and released: nothing listens
-    api = direct.DirectClient(direct.Endpoint(host=url), 2)
+    api = direct.DirectClient(endpoints.Endpoint(host=url), 2)
     with pytest.raises(errors.ClusterUnreachable, match="failed to connect"):
         _call(api)
 
