@@ -238,10 +238,11 @@ def test_workers_run_niced_and_never_outlive_their_parent(
                 recipe = worker.Recipe({str(control_plane.kubeconfig)!r}, None, nice=7)
                 pool = processes.EnginePool(recipe, size=1)
                 pool.warm()
-                while not pool.idle():
+                deadline = time.monotonic() + 30  # no worker by then: print 0, the test fails
+                while not pool.idle() and time.monotonic() < deadline:
                     time.sleep(0.05)
-                print(pool.idle()[0], flush=True)
-                time.sleep(600)
+                print((pool.idle() or (0,))[0], flush=True)
+                time.sleep(600)  # the parent stays alive until the test kills it
             """
         )
     )
