@@ -57,8 +57,9 @@ log.addFilter(_OurClientIsMeant())
 def connect_cluster(config: config_mod.BotConfig, kube: settings.KubeSettings) -> port.Cluster:
     from commands.kube import client  # lazy: importing kubernetes costs ~0.3 s
 
-    timeout = (kube.connect_timeout_seconds, kube.read_timeout_seconds)
-    return client.connect(config.kubeconfig, config.kube_context, request_timeout=timeout)
+    return client.connect(
+        config.kubeconfig, config.kube_context, request_timeout=kube.request_timeout
+    )
 
 
 def engine_pool(

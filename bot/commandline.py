@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from commands.cli import parser
-from commands.engine import rebuild
 from commands.engine.context import Engine
 from commands.invoke import dispatch, invocation, processes, worker
 from commands.state import rollbacks
@@ -42,12 +41,6 @@ def settings_for(inv: Invocation, environ: Mapping[str, str]) -> settings.Settin
     return invocation.settings_for(inv, environ)
 
 
-def _approved(_plan: rebuild.Plan) -> bool:
-    # Slack never prompts: a run reaches the engine only once it was approved, or when
-    # configuration does not ask for approval (bot/approvals/request.py decides which).
-    return True
-
-
 def execute(
     inv: Invocation,
     engine: Callable[[], Engine],
@@ -56,4 +49,4 @@ def execute(
 ) -> Result:
     """Run `inv` on the engine `engine()` makes; `version` needs none (nor a cluster).
     `history` is the audit trail `rollback` reads (the bot's state store)."""
-    return dispatch.execute(inv, engine, _approved, history=history)
+    return dispatch.execute(inv, engine, dispatch.already_approved, history=history)

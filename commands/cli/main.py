@@ -35,7 +35,7 @@ def connect_to_kubernetes(
         options.kubeconfig,
         options.context,
         concurrency=config.restart.concurrency,
-        request_timeout=(config.kube.connect_timeout_seconds, config.kube.read_timeout_seconds),
+        request_timeout=config.kube.request_timeout,
     )
 
 

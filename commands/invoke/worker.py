@@ -141,11 +141,6 @@ def sendable(exc: BaseException) -> BaseException:
     return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def _approved(_plan: object) -> bool:
-    # Work reaches an engine process only once it was approved or needs no approval.
-    return True
-
-
 def serve(conn: Connection, recipe: Recipe, parent: int) -> None:
     """The worker's main loop (the target of the process the pool starts)."""
     if recipe.nice:
@@ -176,7 +171,7 @@ def _connector(recipe: Recipe) -> Callable[[], Any]:
         if not made:
             from commands.kube import client
 
-            timeout = (recipe.kube.connect_timeout_seconds, recipe.kube.read_timeout_seconds)
+            timeout = recipe.kube.request_timeout
             made.append(client.connect(recipe.kubeconfig, recipe.context, request_timeout=timeout))
             log.debug("engine process %d connected to the cluster", os.getpid())
         return made[0]
@@ -210,7 +205,7 @@ def _run(pipe: _Pipe, task: Task, cluster_of: Callable[[], Any]) -> None:
         if task.call:
             result = _function(task.call)(engine(), *task.args)
         else:
-            result = dispatch.execute(task.invocation, engine, _approved)
+            result = dispatch.execute(task.invocation, engine, dispatch.already_approved)
     except Exception as exc:
         if not isinstance(exc, errors.MyctlError):
             log.error("engine process: %s crashed", task.what, exc_info=exc)

@@ -38,10 +38,7 @@ Query = Mapping[str, str | int | bool | None]
 
 # (connect, read) seconds; why these defaults, and the `kube` configuration keys that change
 # them, are in commands/values/settings.py (`KubeSettings`) and docs/configuration.md.
-REQUEST_TIMEOUT = (
-    settings.KubeSettings.connect_timeout_seconds,
-    settings.KubeSettings.read_timeout_seconds,
-)
+REQUEST_TIMEOUT = settings.KubeSettings().request_timeout
 # Attempts for 429/5xx/read timeouts, sleeping 0.2 s then 0.4 s in between: rides out an API
 # server restart or a leader change, and still fails within about a second plus timeouts.
 ATTEMPTS = 3

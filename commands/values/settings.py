@@ -96,6 +96,11 @@ class KubeSettings:
     # connection quickly.
     read_timeout_seconds: float = 30.0
 
+    @property
+    def request_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds, as the Kubernetes adapter takes them."""
+        return (self.connect_timeout_seconds, self.read_timeout_seconds)
+
 
 @dataclass(frozen=True)
 class AccessRule:
