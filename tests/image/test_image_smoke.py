@@ -21,6 +21,7 @@ import pytest
 import requests
 import yaml
 
+from tests.bot.transport.bots import OUTCOMES
 from tests.support import controlplane as cp
 from tests.support import polling, processes
 from tests.support.slack_driver import SlackDriver
@@ -32,7 +33,6 @@ SCRIPTS = REPO_ROOT / "scripts"
 IMAGE = "localhost/myctl:dev"
 # The image's target size (docs/operations.md); the real base and the stand-in are both ~128 MB.
 MAX_IMAGE_BYTES = 200_000_000
-OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
 # The kubelet's grace in deploy/ is 40 s; podman stop gets 30 s, then SIGKILL (exit 137).
 STOP_GRACE = 30
 # A cold build (stand-in base, every wheel) takes minutes; cached layers make it seconds.

@@ -26,6 +26,7 @@ from bot import app as app_mod
 from bot import config as config_mod
 from bot.transport import http as http_server
 from commands.state import store as store_mod
+from tests.bot.transport.bots import OUTCOMES
 from tests.support import controlplane as cp
 from tests.support.slack_driver import Forgery, SlackDriver
 from tests.support.slack_emulator import Message, SlackEmulator
@@ -33,7 +34,6 @@ from tests.support.slack_plugin import SIGNING_SECRET, slack_environment
 
 REPO = Path(__file__).resolve().parents[3]
 CHANNEL = "C_OPS"
-OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
 # Seconds a rebuild or a short run may take against the local control plane.
 RUN_DEADLINE = 60.0
 SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # "every audit event" for events_since

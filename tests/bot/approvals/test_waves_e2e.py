@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.bot.approvals.approval_support import SINCE, Bot, Bots, bots
+from tests.bot.transport.bots import OUTCOMES
 from tests.kube import objects
 from tests.support import controlplane as cp
 from tests.support import registry as reg
@@ -20,7 +21,6 @@ pytestmark = [pytest.mark.slack, pytest.mark.kube]
 __all__ = ["bots"]  # the fixture, re-exported for pytest
 
 CHANNEL = "C_OPS"
-OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
 DEADLINE = 90.0  # seconds: a canary and a second wave on the local control plane
 NAMES = ("a", "b", "c")  # "a" is the canary (the documented order: namespace, kind, name)
 

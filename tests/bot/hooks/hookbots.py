@@ -21,12 +21,12 @@ from bot.transport import http
 from commands.kube import memory
 from commands.state import records
 from tests.bot.hooks import payloads
+from tests.bot.transport import bots
+from tests.bot.transport.bots import RUN_DEADLINE
 from tests.support.slack_driver import SlackDriver
 from tests.support.slack_emulator import Message, SlackEmulator
 from tests.support.slack_plugin import SIGNING_SECRET, slack_environment
 
-OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
-RUN_DEADLINE = 60.0
 SECRET_ENV = "MYCTL_HOOK_TEST"
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -64,17 +64,7 @@ class HookBot:
         )
 
     def final(self, channel: str, timeout: float = RUN_DEADLINE) -> Message:
-        def done() -> Message | None:
-            for message in self.emulator.messages_in(channel):
-                if message.text.startswith(OUTCOMES):
-                    return message
-            return None
-
-        try:
-            return self.emulator.wait_for(done, timeout=timeout)
-        except TimeoutError as exc:
-            texts = [m.text for m in self.emulator.messages.values()]
-            raise AssertionError(f"no final message in {channel}; messages {texts}") from exc
+        return bots.final_in(self.emulator, channel, timeout)
 
     def runs(self) -> list[records.RunRecord]:
         return self.bot.services.store.runs_since(_EPOCH)

@@ -18,6 +18,7 @@ from kubernetes import client as k8s_client
 
 from bot import app as app_mod
 from bot import config as config_mod
+from bot.rendering import blocks
 from bot.transport import http
 from commands.kube import memory
 from commands.values import clock as clock_mod
@@ -29,7 +30,7 @@ from tests.support.slack_emulator import Message, SlackEmulator
 from tests.support.slack_plugin import SIGNING_SECRET, slack_environment
 
 IMAGE = "registry.example.com/team/api:1.4.2"
-OUTCOMES = (":white_check_mark:", ":x:", ":warning:", ":large_orange_circle:")
+OUTCOMES = tuple(blocks.OUTCOME_EMOJI.values())  # a run's final message starts with one
 ACK_BUDGET = 3.0
 # Seconds a run may take: a rollout on the local control plane settles in a few seconds.
 RUN_DEADLINE = 60.0
@@ -104,19 +105,7 @@ class RunningBot:
 
     def final_message(self, channel: str = "C_OPS", timeout: float = RUN_DEADLINE) -> Message:
         """The run's message once its final update (an outcome emoji) has arrived."""
-
-        def done() -> Message | None:
-            for message in self.emulator.messages_in(channel):
-                if message.text.startswith(OUTCOMES):
-                    return message
-            return None
-
-        try:
-            return self.emulator.wait_for(done, timeout=timeout)
-        except TimeoutError as exc:
-            calls = [(c.method, c.status, c.response.get("error")) for c in self.emulator.calls]
-            texts = [m.text for m in self.emulator.messages.values()]
-            raise AssertionError(f"no final message; calls {calls}; messages {texts}") from exc
+        return final_in(self.emulator, channel, timeout)
 
     def url(self, path: str) -> str:
         assert self.driver is not None
@@ -169,3 +158,22 @@ def slash(running: RunningBot, text: str, **kwargs: Any) -> Any:
     assert running.driver is not None
     kwargs.setdefault("response_url", running.emulator.new_response_url())
     return running.driver.slash_command(text, **kwargs)
+
+
+def final_in(emulator: SlackEmulator, channel: str, timeout: float = RUN_DEADLINE) -> Message:
+    """The first message in `channel` that carries a run's outcome emoji, once it has."""
+
+    def done() -> Message | None:
+        for message in emulator.messages_in(channel):
+            if message.text.startswith(OUTCOMES):
+                return message
+        return None
+
+    try:
+        return emulator.wait_for(done, timeout=timeout)
+    except TimeoutError as exc:
+        calls = [(c.method, c.status, c.response.get("error")) for c in emulator.calls]
+        texts = [m.text for m in emulator.messages.values()]
+        raise AssertionError(
+            f"no final message in {channel}; calls {calls}; messages {texts}"
+        ) from exc
