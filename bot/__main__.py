@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from bot import app as app_mod
 from bot import config as config_mod
 from bot import logs
-from bot.transport import http, socket_mode
+from bot.transport import frontdoor, http, socket_mode
 from commands.values import config as values_config
 from commands.values import errors, settings
 from commands.values import triggers as trigger_values
@@ -112,7 +112,7 @@ def run(environ: Mapping[str, str]) -> int:
         print(f"myctl-bot: cannot start: {exc}", file=sys.stderr)
         return errors.EXIT_USAGE
     schedules: scheduler.Schedules | None = None
-    server: http.HttpServer | None = None
+    server: http.HttpServer | frontdoor.FrontDoor | None = None
     socket: SocketModeHandler | None = None
     _stopping.clear()
     signal.signal(signal.SIGTERM, _stop)
@@ -127,6 +127,9 @@ def run(environ: Mapping[str, str]) -> int:
             log.info("starting in Socket Mode via %s", config.api_url)
             socket = socket_mode.handler(bot, config)
             socket.connect()  # type: ignore[no-untyped-call]
+        elif config.front == "process":
+            server = frontdoor.FrontDoor(bot, config.port, config.signing_secret).start()
+            log.info("listening for HTTP on port %d (front process %s)", server.port, server.pid)
         else:
             server = http.HttpServer(bot, config.port).start()
             log.info("listening for HTTP on port %d", server.port)

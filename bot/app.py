@@ -199,10 +199,14 @@ def build(
         raise
 
     @app.command("/myctl")
-    def on_myctl(ack: Any, body: dict[str, Any], context: Any) -> None:
+    def on_myctl(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
+        acked_in = context.get("myctl_ack_seconds")  # the front process acked it (frontdoor.py)
+        if acked_in is not None:
+            slash.handle(services, slash.answer_later(respond), body, lambda: acked_in)
+            return
         # The transport stamps the arrival on the same clock (transport/http.py).
         received = context.get("myctl_received", services.clock.monotonic())
-        slash.handle(services, ack, body, received)
+        slash.handle(services, ack, body, lambda: services.clock.monotonic() - received)
 
     @app.action(approval_texts.ACTION_PATTERN)
     def on_approval_click(ack: Any, body: dict[str, Any], respond: Any) -> None:

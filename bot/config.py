@@ -37,6 +37,9 @@ LOG_FORMATS = ("text", "json")
 # CPU-heavy steps never hold the GIL the listener acks with: docs/benchmarks.md §D), or in the
 # bot's own process (`in-process`: one process, for debugging or a very small pod).
 ENGINE_MODES = ("processes", "in-process")
+# Who answers the public HTTP port: the front process (the default: acks never wait behind the
+# bot's own Python, bot/transport/front.py), or this process (`in-process`: one process fewer).
+FRONT_MODES = ("process", "in-process")
 # Added to the engine processes' niceness: under load the listener's CPU comes first.
 DEFAULT_ENGINE_NICE = 10
 # Variables whose values are credentials: masked in every log line (bot/logs.py).
@@ -69,6 +72,7 @@ class BotConfig:
     stale_run_seconds: float = DEFAULT_STALE_RUN_SECONDS
     engine: str = ENGINE_MODES[0]
     engine_nice: int = DEFAULT_ENGINE_NICE
+    front: str = FRONT_MODES[0]
 
     @property
     def socket_mode(self) -> bool:
@@ -148,6 +152,7 @@ def from_environ(environ: Mapping[str, str]) -> BotConfig:
         stale_run_seconds=_seconds(environ, "MYCTL_STALE_RUN_SECONDS", DEFAULT_STALE_RUN_SECONDS),
         engine=_choice(environ, "MYCTL_BOT_ENGINE", ENGINE_MODES),
         engine_nice=_nice(environ),
+        front=_choice(environ, "MYCTL_BOT_FRONT", FRONT_MODES),
     )
 
 

@@ -2,7 +2,9 @@
 
 The listener (bolt's thread) only parses and acks — a usage error, help, or "busy" is the ack
 itself — so it stays fast whatever is running. Everything that may wait (Slack, Kubernetes,
-user-group lookups, the state store) happens in the job (bot/conversation/route.py).
+user-group lookups, the state store) happens in the job (bot/conversation/route.py). When the
+front process has acked the request already (bot/transport/front.py), what the ack would have
+said goes through the request's response_url instead (`answer_later`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,23 @@ def _ephemeral(rendered: blocks.Rendered) -> dict[str, Any]:
     return {"text": rendered.text, "blocks": rendered.blocks, "response_type": "ephemeral"}
 
 
+def answer_later(respond: Callable[..., Any]) -> Ack:
+    """The ack of a request the front process answered already: only words are sent, late."""
+
+    def ack(**answer: Any) -> None:
+        if answer:
+            respond(**answer)
+
+    return ack
+
+
 def handle(
-    services: services_mod.Services, ack: Ack, body: Mapping[str, Any], received: float
+    services: services_mod.Services,
+    ack: Ack,
+    body: Mapping[str, Any],
+    acked_in: Callable[[], float],
 ) -> None:
-    """`received` is when the request arrived, on `services.clock.monotonic()`."""
+    """`acked_in()` is how long the ack took, asked right after it (the ack metric)."""
     parsed = parse.parse(str(body.get("text") or ""))
     if isinstance(parsed, blocks.Rendered):
         ack(**_ephemeral(parsed))
@@ -41,4 +56,4 @@ def handle(
             services.metrics.command_finished(wanted.command, errors.EXIT_FAILED)
         else:
             ack()
-    services.metrics.ack_observed(services.clock.monotonic() - received)
+    services.metrics.ack_observed(acked_in())

@@ -21,11 +21,10 @@ from slack_bolt.request import BoltRequest
 
 from bot import app as app_mod
 from bot.hooks import route as hook_route
+from bot.transport import frames
 
 log = logging.getLogger(__name__)
 
-# Slack sends small form bodies; anything far larger is not from Slack and is refused unread.
-MAX_BODY = 1 << 20
 _QUERY = re.compile(r"\?[^\s\"]*")
 
 
@@ -97,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         if hook_route.is_hook(self.path.split("?", 1)[0]):
             self._hook("POST")  # in both modes: Socket Mode's server on PORT serves hooks too
             return
-        if self.health_only or self.path.split("?", 1)[0] != "/slack/events":
+        if self.health_only or self.path.split("?", 1)[0] != frames.EVENTS_PATH:
             self._reply(404, b"not found\n", "text/plain; charset=utf-8")
             return
         declared = (self.headers.get("Content-Length") or "0").strip()
@@ -105,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, b"bad Content-Length\n", "text/plain; charset=utf-8")
             return
         length = int(declared)
-        if length > MAX_BODY:
+        if length > frames.MAX_BODY:
             self._reply(413, b"too large\n", "text/plain; charset=utf-8")
             return
         grouped: dict[str, list[str]] = {}

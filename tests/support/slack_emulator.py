@@ -301,6 +301,11 @@ class SlackEmulator:
         self._record("upload_url", params, headers, reply)
         return reply
 
+    def response_texts(self, url: str) -> list[str]:
+        """The texts posted to one response_url (as `new_response_url` gave it), in order."""
+        url_id = url.rsplit("/", 1)[1]
+        return [str(body.get("text", "")) for uid, body in self.responses if uid == url_id]
+
     def new_response_url(self) -> str:
         """A response_url as Slack puts in slash-command and interactive payloads."""
         return self._web.new_response_url()

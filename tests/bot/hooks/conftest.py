@@ -12,7 +12,12 @@ from tests.support.slack_emulator import SlackEmulator
 
 
 @pytest.fixture
-def hook_bots(slack_emulator: SlackEmulator, tmp_path: Path) -> Iterator[hookbots.HookBots]:
-    bots = hookbots.HookBots(slack_emulator, tmp_path)
+def hook_bots(
+    request: pytest.FixtureRequest, slack_emulator: SlackEmulator, tmp_path: Path
+) -> Iterator[hookbots.HookBots]:
+    """Served in-process, or (`parametrize("hook_bots", ["front"], indirect=True)`) through
+    the front process, as `myctl-bot` serves them."""
+    front = getattr(request, "param", "in-process") == "front"
+    bots = hookbots.HookBots(slack_emulator, tmp_path, front=front)
     yield bots
     bots.stop()

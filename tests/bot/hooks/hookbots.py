@@ -17,7 +17,7 @@ import requests
 
 from bot import app as app_mod
 from bot import config as config_mod
-from bot.transport import http
+from bot.transport import frontdoor, http
 from commands.kube import memory
 from commands.state import records
 from tests.bot.hooks import payloads
@@ -34,7 +34,7 @@ _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 @dataclass
 class HookBot:
     bot: app_mod.Bot
-    server: http.HttpServer
+    server: http.HttpServer | frontdoor.FrontDoor
     emulator: SlackEmulator
     driver: SlackDriver
     cluster: memory.MemoryCluster | None
@@ -79,9 +79,10 @@ class HookBot:
 
 
 class HookBots:
-    def __init__(self, emulator: SlackEmulator, tmp_path: Path) -> None:
+    def __init__(self, emulator: SlackEmulator, tmp_path: Path, *, front: bool = False) -> None:
         self.emulator = emulator
         self.tmp_path = tmp_path
+        self.front = front  # served through the front process (bot/transport/frontdoor.py)
         self.started: list[HookBot] = []
 
     def environment(
@@ -110,16 +111,23 @@ class HookBots:
         health_only: bool = False,
         **extra: str,
     ) -> HookBot:
-        """`health_only`: the server Socket Mode runs on PORT (hooks must be served there too)."""
+        """`health_only`: the server Socket Mode runs on PORT (hooks must be served there too).
+        With `self.front`, the front process serves the port, as `myctl-bot` does by default."""
         env = self.environment(config_text, kubeconfig=kubeconfig, **extra)
         config = config_mod.from_environ(env)
         if cluster is None and kubeconfig is None:
             cluster = memory.MemoryCluster()
         connect = (lambda: cluster) if cluster is not None else None
         bot = app_mod.build(config, connect=connect, hook_environ=env)
-        server = http.HttpServer(
-            bot, config.port, host="127.0.0.1", health_only=health_only
-        ).start()
+        server: http.HttpServer | frontdoor.FrontDoor
+        if self.front:
+            server = frontdoor.FrontDoor(
+                bot, config.port, config.signing_secret, host="127.0.0.1"
+            ).start()
+        else:
+            server = http.HttpServer(
+                bot, config.port, host="127.0.0.1", health_only=health_only
+            ).start()
         driver = SlackDriver(f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET)
         running = HookBot(bot, server, self.emulator, driver, cluster)
         self.started.append(running)

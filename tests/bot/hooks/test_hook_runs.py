@@ -7,6 +7,7 @@ import statistics
 import threading
 import time
 
+import pytest
 import requests
 
 from commands.kube import memory
@@ -41,6 +42,7 @@ def distribution_push(event_id: str, digest: str = payloads.DIGEST_A, **kw: obje
     return payloads.distribution_event(event_id=event_id, digest=digest, host=HOST, **kw)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("hook_bots", ["in-process", "front"], indirect=True)
 def test_a_push_rolls_out_both_deployments_in_one_verified_run_with_one_message(
     hook_bots: hookbots.HookBots,
 ) -> None:
@@ -148,6 +150,7 @@ slack:
 """
 
 
+@pytest.mark.parametrize("hook_bots", ["in-process", "front"], indirect=True)
 def test_approval_runs_nothing_until_an_approver_approves(hook_bots: hookbots.HookBots) -> None:
     cluster, refs = cluster_running()
     config = hookbots.config_with(hookbots.trigger_yaml(extra="approval: true"), head=APPROVALS)
@@ -194,6 +197,7 @@ def test_over_the_rate_limit_is_429_with_retry_after(hook_bots: hookbots.HookBot
     assert results == ["accepted", "rate_limited"]
 
 
+@pytest.mark.parametrize("hook_bots", ["in-process", "front"], indirect=True)
 def test_a_full_job_runner_is_503_with_retry_after_and_the_retry_is_accepted(
     hook_bots: hookbots.HookBots,
 ) -> None:
@@ -216,6 +220,7 @@ def test_a_full_job_runner_is_503_with_retry_after_and_the_retry_is_accepted(
     assert bot.post_distribution("reg", body).status_code == 202  # not taken for a replay
 
 
+@pytest.mark.parametrize("hook_bots", ["in-process", "front"], indirect=True)
 def test_unknown_names_wrong_methods_and_large_bodies(hook_bots: hookbots.HookBots) -> None:
     bot = hook_bots.start(hookbots.config_with(hookbots.trigger_yaml()))
     unknown = bot.post("nope", b"{}")

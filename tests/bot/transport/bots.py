@@ -19,7 +19,7 @@ from kubernetes import client as k8s_client
 from bot import app as app_mod
 from bot import config as config_mod
 from bot.rendering import blocks
-from bot.transport import http
+from bot.transport import frontdoor, http
 from commands.kube import memory
 from commands.values import clock as clock_mod
 from tests.kube import objects
@@ -102,6 +102,7 @@ class RunningBot:
     emulator: SlackEmulator
     driver: SlackDriver | None = None
     cluster: memory.MemoryCluster | None = None  # set when built on the in-memory cluster
+    server: http.HttpServer | frontdoor.FrontDoor | None = None
 
     def final_message(self, channel: str = "C_OPS", timeout: float = RUN_DEADLINE) -> Message:
         """The run's message once its final update (an outcome emoji) has arrived."""
@@ -135,17 +136,26 @@ def http_bots(
     emulator: SlackEmulator, plane: cp.ControlPlane | None, tmp_path: Path
 ) -> Iterator[BotFactory]:
     """A factory of bots over HTTP (stopped afterwards): on `plane`, else in memory."""
-    started: list[tuple[app_mod.Bot, http.HttpServer, SlackDriver]] = []
+    started: list[tuple[app_mod.Bot, http.HttpServer | frontdoor.FrontDoor, SlackDriver]] = []
 
-    def start(clock: clock_mod.Clock | None = None, **extra: str) -> RunningBot:
+    def start(
+        clock: clock_mod.Clock | None = None, *, front: bool = False, **extra: str
+    ) -> RunningBot:
+        """`front`: the port is served by the front process, as `myctl-bot` serves it."""
         config = config_mod.from_environ(bot_environment(emulator, plane, tmp_path, **extra))
         cluster = memory.MemoryCluster() if plane is None else None
         connect = (lambda: cluster) if cluster is not None else None
         bot = app_mod.build(config, connect=connect, clock=clock)
-        server = http.HttpServer(bot, config.port, host="127.0.0.1").start()
+        server: http.HttpServer | frontdoor.FrontDoor
+        if front:
+            server = frontdoor.FrontDoor(
+                bot, config.port, config.signing_secret, host="127.0.0.1"
+            ).start()
+        else:
+            server = http.HttpServer(bot, config.port, host="127.0.0.1").start()
         driver = SlackDriver(f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET)
         started.append((bot, server, driver))
-        return RunningBot(bot, emulator, driver, cluster)
+        return RunningBot(bot, emulator, driver, cluster, server)
 
     yield start
     for bot, server, driver in started:
