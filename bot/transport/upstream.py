@@ -10,11 +10,13 @@ import queue
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Per RFC 9110 §7.6.1 these describe one connection, not the message: never passed on. The
-# length is set again for the body actually sent.
+# Hop-by-hop headers describe one connection, not the message: never passed on. The
+# length is set again for the body actually sent; `Expect: 100-continue` was answered by the
+# front's own server already.
 HOP_BY_HOP = frozenset(
     {
         "connection",
+        "expect",
         "keep-alive",
         "proxy-connection",
         "te",

@@ -113,10 +113,16 @@ def test_the_engine_runs_in_niced_processes_unless_told_otherwise() -> None:
     assert (chosen.engine, chosen.engine_nice) == ("in-process", 0)
 
 
+def test_the_front_process_answers_http_unless_told_otherwise() -> None:
+    assert config.from_environ(BASE).front == "process"
+    assert config.from_environ({**BASE, "MYCTL_BOT_FRONT": " In-Process "}).front == "in-process"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("MYCTL_BOT_ENGINE", "threads"),
+        ("MYCTL_BOT_FRONT", "nginx"),
         ("MYCTL_BOT_ENGINE_NICE", "20"),
         ("MYCTL_BOT_ENGINE_NICE", "-5"),
         ("MYCTL_BOT_ENGINE_NICE", "low"),
