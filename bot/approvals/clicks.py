@@ -82,7 +82,7 @@ def _execute(
     clicked_channel, clicked_ts = clicked
     message_ts = outcome.message_ts or clicked_ts
     channel = (outcome.channel if outcome.message_ts else clicked_channel) or approval.channel
-    talk = services.delivery(channel=channel, user=approval.requester, response_url=None)
+    talk = services.delivery(channel=channel, user=approval.user, response_url=None)
     if message_ts:
         talk.resume(channel, message_ts)  # the request's message becomes the run's
     try:
@@ -90,12 +90,12 @@ def _execute(
         config = commandline.settings_for(inv, services.environ)
     except errors.MyctlError as exc:
         # The configuration changed since the request: say so in its message.
-        talk.finish(outcomes.final_error(list(approval.argv), approval.requester, exc))
+        talk.finish(outcomes.final_error(list(approval.argv), approval.user, exc))
         services.metrics.command_finished(approval.command, exc.exit_code)
         return
     # A registry trigger's request (bot/hookruns.py) stays a hook run in the trail once approved.
-    source = "hook" if approval.requester.startswith(blocks.TRIGGER_USER_PREFIX) else "slack"
-    job = canary.engine_job(services, inv, config, talk, user=approval.requester, source=source)
+    source = "hook" if approval.user.startswith(blocks.TRIGGER_USER_PREFIX) else "slack"
+    job = canary.engine_job(services, inv, config, talk, user=approval.user, source=source)
     services.metrics.command_finished(inv.command, services.run(job, talk))
 
 

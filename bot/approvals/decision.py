@@ -91,7 +91,7 @@ def handle_action(
     kind = texts.kind(approval)
 
     if action_id == texts.CANCEL_ACTIONS.get(kind):
-        if not (approver or actor == approval.requester):
+        if not (approver or actor == approval.user):
             reason = "not_allowed_to_cancel"
             return _refuse(store, respond, action_id, approval_id, actor, approval, reason)
         outcome = store.decide(approval_id, decision="cancel", actor=actor, now=now)
@@ -106,7 +106,7 @@ def handle_action(
         return _refuse(store, respond, action_id, approval_id, actor, approval, "unknown_action")
     if not approver:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "not_approver")
-    if actor == approval.requester and not approval_settings.allow_self_approval:
+    if actor == approval.user and not approval_settings.allow_self_approval:
         return _refuse(store, respond, action_id, approval_id, actor, approval, "self_approval")
     required = max(approval_settings.required, 1)
     outcome = store.decide(approval_id, decision="approve", actor=actor, now=now, required=required)
@@ -211,7 +211,7 @@ def _audit(
             "approval_id": approval.id,
             "command": approval.command,
             "argv": list(approval.argv),
-            "requester": approval.requester,
+            "requester": approval.user,
             **extra,
         },
     )

@@ -87,7 +87,7 @@ def _head(approval: records.ApprovalRecord) -> list[Block]:
     command = blocks.fit(blocks.escape(command_text(approval)), 2000)
     return [
         blocks.header(f"Approval needed: {approval.command}"),
-        blocks.section(f"{blocks.who(approval.requester)} asked to run `{command}`"),
+        blocks.section(f"{blocks.who(approval.user)} asked to run `{command}`"),
         blocks.section(blocks.escape(approval.plan_text)),
     ]
 
@@ -95,7 +95,7 @@ def _head(approval: records.ApprovalRecord) -> list[Block]:
 def request_text(approval: records.ApprovalRecord) -> str:
     """Notification fallback text of the request message."""
     return (
-        f"Approval needed: {blocks.who(approval.requester)} asked to run "
+        f"Approval needed: {blocks.who(approval.user)} asked to run "
         f"`{blocks.escape(command_text(approval))}` (expires {blocks.date(approval.expires_at)})"
     )
 
@@ -103,7 +103,7 @@ def request_text(approval: records.ApprovalRecord) -> str:
 def buttons(approval: records.ApprovalRecord) -> Block:
     confirm_text = (
         f"This runs `{blocks.escape(command_text(approval))}` now, "
-        f"as requested by {blocks.who(approval.requester)}."
+        f"as requested by {blocks.who(approval.user)}."
     )
     confirm = (f"Approve {approval.command}?", confirm_text, "Approve")
     return blocks.actions(

@@ -36,14 +36,8 @@ COMPRESS_THRESHOLD = 256 * 1024
 class Entry:
     """One workload that runs an image, with the containers that run it."""
 
-    kind: str
-    namespace: str
-    name: str
+    ref: workloads.WorkloadRef
     containers: tuple[str, ...]
-
-    @property
-    def ref(self) -> workloads.WorkloadRef:
-        return workloads.WorkloadRef(workloads.Kind(self.kind), self.namespace, self.name)
 
 
 @dataclass(frozen=True)
@@ -76,7 +70,12 @@ class LazyImages(Mapping[str, tuple[Entry, ...]]):
         entries = self._converted.get(image)
         if entries is None:
             entries = tuple(
-                Entry(item["kind"], item["namespace"], item["name"], tuple(item["containers"]))
+                Entry(
+                    workloads.WorkloadRef(
+                        workloads.Kind(item["kind"]), item["namespace"], item["name"]
+                    ),
+                    tuple(item["containers"]),
+                )
                 for item in self.raw[image]
             )
             self._converted[image] = entries
@@ -169,9 +168,9 @@ def raw_images(document: Document) -> Mapping[str, list[Mapping[str, Any]]]:
     return {
         image: [
             {
-                "kind": entry.kind,
-                "namespace": entry.namespace,
-                "name": entry.name,
+                "kind": entry.ref.kind.value,
+                "namespace": entry.ref.namespace,
+                "name": entry.ref.name,
                 "containers": list(entry.containers),
             }
             for entry in entries

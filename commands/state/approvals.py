@@ -140,7 +140,11 @@ def _record(conn: sa.Connection, row: sa.RowMapping) -> records.ApprovalRecord:
         sa.select(V.c.actor).where(V.c.approval_id == row["id"]).order_by(V.c.at, V.c.actor)
     ).scalars()
     return records.from_row(
-        records.ApprovalRecord, row, argv=argv_tuple(row["argv"]), approvers=tuple(voters)
+        records.ApprovalRecord,
+        row,
+        argv=argv_tuple(row["argv"]),
+        user=row["requester"],
+        approvers=tuple(voters),
     )
 
 

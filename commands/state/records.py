@@ -18,9 +18,12 @@ DecisionKind = Literal["approve", "cancel"]
 Record = TypeVar("Record", "RunRecord", "ApprovalRecord")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Asked:
-    """Who asked for which command line, where: what a run and an approval request start from."""
+    """Who asked for which command line, where: what a run and an approval request start from.
+
+    Keyword-only, as is every class below built on it: each adds its own fields after these, so
+    a position would name a different field in each."""
 
     command: str
     argv: Sequence[str]  # stored redacted (auditlog.redact_argv)
@@ -28,7 +31,7 @@ class Asked:
     channel: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewRun(Asked):
     """A run about to start (`StateStore.start_run`)."""
 
@@ -39,31 +42,7 @@ class NewRun(Asked):
     permalink: str | None = None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """One command run, from any front door, as recorded in the audit trail."""
-
-    id: str
-    command: str
-    argv: tuple[str, ...]
-    user: str
-    channel: str
-    source: str
-    dry_run: bool
-    state: str  # RunState
-    started_at: dt.datetime  # aware, UTC
-    finished_at: dt.datetime | None
-    exit_code: int | None
-    summary: str
-    message_ts: str | None
-    permalink: str | None
-    owner: str = ""  # process/instance id that started the run (see `mark_interrupted`)
-    details: dict[str, Any] | None = field(default=None, hash=False)
-    # Where the run's message is: the channel, or the DM it fell back to (None: not posted).
-    message_channel: str | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewApproval(Asked):
     """An approval request about to be stored (`StateStore.create_approval`)."""
 
@@ -71,23 +50,46 @@ class NewApproval(Asked):
     plan_text: str
 
 
-@dataclass(frozen=True)
-class ApprovalRecord:
-    """An approval request. The id is opaque (`secrets.token_urlsafe`) and is the button value."""
+@dataclass(frozen=True, kw_only=True)
+class Stored(Asked):
+    """What the store keeps of every asked command line, a run's or an approval request's:
+    the columns `myctl_runs` and `myctl_approvals` share (`_asked_table`, commands/state/schema.py).
+    """
 
     id: str
-    command: str
-    argv: tuple[str, ...]
-    requester: str
-    channel: str
-    state: str  # ApprovalState
+    argv: tuple[str, ...]  # read back from its JSON column as a tuple: a record is immutable
+    state: str  # RunState or ApprovalState
+    # Where its Slack message is: the channel (for a run, or the DM it fell back to) and the
+    # message's ts; None until it was posted.
+    message_channel: str | None = None
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord(Stored):
+    """One command run, from any front door, as recorded in the audit trail."""
+
+    source: str  # RunSource
+    dry_run: bool
+    started_at: dt.datetime  # aware, UTC
+    finished_at: dt.datetime | None
+    exit_code: int | None
+    summary: str
+    permalink: str | None
+    owner: str = ""  # process/instance id that started the run (see `mark_interrupted`)
+    details: dict[str, Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecord(Stored):
+    """An approval request. The id is opaque (`secrets.token_urlsafe`) and is the button value;
+    `user` is who requested it (the `requester` column)."""
+
     plan_text: str
     created_at: dt.datetime
     expires_at: dt.datetime
     decided_by: str | None
     decided_at: dt.datetime | None
-    message_channel: str | None
-    message_ts: str | None
     approvers: tuple[str, ...] = ()  # everyone whose approve vote was counted, in order
 
 

@@ -56,19 +56,31 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 metadata = sa.MetaData()
 
 
-def _asked(who: str) -> list[sa.Column[Any]]:
-    """Who asked for which command line, where: runs and approval requests alike."""
-    return [
+def _asked_table(name: str, id_type: sa.String, who: str, *own: sa.schema.SchemaItem) -> sa.Table:
+    """A table of asked command lines, runs and approval requests alike (`records.Stored`): the
+    id, who asked for which command line where, its state, its `own` columns, and where its
+    Slack message is (NULL until it was posted). `who` names the asker's column."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", id_type, primary_key=True),
         sa.Column("command", sa.String(64), nullable=False),
         sa.Column("argv", sa.JSON, nullable=False),
         sa.Column(who, sa.String(64), nullable=False),
         sa.Column("channel", sa.String(64), nullable=False),
-    ]
+        sa.Column("state", sa.String(16), nullable=False),
+        *own,
+        sa.Column("message_channel", sa.String(64)),
+        sa.Column("message_ts", sa.String(32)),
+    )
 
 
-def _message() -> list[sa.Column[Any]]:
-    """Where the Slack message of a run or a request is (NULL until it was posted)."""
-    return [sa.Column("message_channel", sa.String(64)), sa.Column("message_ts", sa.String(32))]
+def _counted_table(name: str, *own: sa.schema.SchemaItem) -> sa.Table:
+    """A table of things that happened (audit events, handled webhook deliveries), one row each,
+    keyed by a number the database counts up: nothing refers to these rows by their id."""
+    return sa.Table(
+        name, metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True), *own
+    )
 
 
 schema_version = sa.Table(
@@ -78,21 +90,18 @@ schema_version = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
-runs = sa.Table(
+runs = _asked_table(
     "myctl_runs",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    *_asked("user_id"),
+    sa.String(36),  # a uuid4
+    "user_id",
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("dry_run", sa.Boolean, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
     sa.Column("owner", sa.String(255), nullable=False, server_default=""),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("exit_code", sa.Integer),
     sa.Column("summary", sa.Text, nullable=False, server_default=""),
     sa.Column("details", sa.JSON),
-    *_message(),
     sa.Column("permalink", sa.Text),
     # The owner replica's last heartbeat while the run is "running" (commands/state/heartbeats.py);
     # NULL until the first one, when `started_at` stands in for it.
@@ -101,19 +110,16 @@ runs = sa.Table(
     sa.Index("ix_myctl_runs_state", "state"),
 )
 
-approvals = sa.Table(
+approvals = _asked_table(
     "myctl_approvals",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    *_asked("requester"),
-    sa.Column("state", sa.String(16), nullable=False),
+    sa.String(64),  # secrets.token_urlsafe(32) is 43 characters
+    "requester",
     sa.Column("plan_text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("decided_by", sa.String(64)),
     sa.Column("decided_at", UTCDateTime),
     sa.Column("claimed_at", UTCDateTime),
-    *_message(),
     sa.Index("ix_myctl_approvals_state_expires", "state", "expires_at"),
 )
 
@@ -132,10 +138,8 @@ approval_votes = sa.Table(
     sa.UniqueConstraint("approval_id", "actor", name="uq_myctl_approval_votes_actor"),
 )
 
-events = sa.Table(
+events = _counted_table(
     "myctl_audit_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("channel", sa.String(64), nullable=False),
@@ -146,10 +150,8 @@ events = sa.Table(
 
 # Registry webhook deliveries already handled (commands/state/deliveries.py): the unique key
 # makes a retried or replayed delivery lose the insert, on every replica sharing the database.
-hook_deliveries = sa.Table(
+hook_deliveries = _counted_table(
     "myctl_hook_deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("trigger_name", sa.String(64), nullable=False),
     sa.Column("delivery_id", sa.String(255), nullable=False),
     sa.Column("claimed_at", UTCDateTime, nullable=False),

@@ -63,8 +63,15 @@ class Trail:
         dry_run: bool,
     ) -> str | None:
         """The run's id, or None when the trail is unavailable (warned)."""
-        shown = list(argv) or [command]
-        new = records.NewRun(command, shown, user, channel, source, dry_run, owner=self._owner)
+        new = records.NewRun(
+            command=command,
+            argv=list(argv) or [command],  # a run with no arguments is shown as its command
+            user=user,
+            channel=channel,
+            source=source,
+            dry_run=dry_run,
+            owner=self._owner,
+        )
         try:
             return self._store.start_run(new)
         except errors.MyctlError as exc:

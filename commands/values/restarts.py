@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from commands.values import errors, events, images, workloads
+from commands.values import errors, events, images, stepresult, workloads
 
 
 class Verified(enum.Enum):
@@ -50,13 +50,13 @@ class TargetOutcome:
 
 
 @dataclass(frozen=True)
-class RestartResult:
+class RestartResult(stepresult.StepResult):
     outcomes: tuple[TargetOutcome, ...]
     dry_run: bool = False
     warnings: tuple[str, ...] = ()
     waited: bool = False  # --wait: rollouts were followed and verified
 
-    command: ClassVar[str] = "restart"  # the JSON's "command"
+    command: ClassVar[str] = "restart"
 
     def count(self, outcome: events.Outcome) -> int:
         return sum(1 for item in self.outcomes if item.outcome is outcome)
@@ -128,10 +128,8 @@ class RestartResult:
                 lines.append(advice(found))
         return tuple(lines)
 
-    def to_json(self) -> dict[str, Any]:
+    def json_fields(self) -> dict[str, Any]:
         return {
-            "command": self.command,
-            "exit_code": self.exit_code,
             "dry_run": self.dry_run,
             "verified": self.waited,
             "targets": [
@@ -194,5 +192,5 @@ class RollbackResult(RestartResult):
     def summary(self) -> str:
         return f"rollback of run {self.undoes}: {super().summary()}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "undoes": self.undoes}
+    def json_fields(self) -> dict[str, Any]:
+        return {**super().json_fields(), "undoes": self.undoes}

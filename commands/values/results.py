@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from commands.values import errors, workloads
+from commands.values import errors, stepresult, workloads
 
 # Restart results live in their own module; these names stay importable from here.
 from commands.values.restarts import RestartResult as RestartResult
@@ -26,11 +26,13 @@ class CacheStats:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(stepresult.StepResult):
     valid: bool
     reason: str  # why it is not valid, or "" when valid
     stats: CacheStats = CacheStats()
     unknown: bool = False  # True when the cache could not be read at all (exit 2)
+
+    command: ClassVar[str] = "check"
 
     @property
     def exit_code(self) -> int:
@@ -46,14 +48,8 @@ class CheckResult:
             )
         return f"cache needs rebuild: {self.reason}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "command": "check",
-            "exit_code": self.exit_code,
-            "valid": self.valid,
-            "reason": self.reason,
-            "cache": _stats_json(self.stats),
-        }
+    def json_fields(self) -> dict[str, Any]:
+        return {"valid": self.valid, "reason": self.reason, "cache": _stats_json(self.stats)}
 
 
 @dataclass(frozen=True)
@@ -75,12 +71,14 @@ class CacheDiff:
 
 
 @dataclass(frozen=True)
-class RebuildResult:
+class RebuildResult(stepresult.StepResult):
     written: bool
     dry_run: bool
     stats: CacheStats
     diff: CacheDiff
     scope: str
+
+    command: ClassVar[str] = "rebuild"
 
     @property
     def exit_code(self) -> int:
@@ -103,10 +101,8 @@ class RebuildResult:
             f"{f' in {self.stats.shards} shards' if self.stats.shards else ''}; {change}"
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def json_fields(self) -> dict[str, Any]:
         return {
-            "command": "rebuild",
-            "exit_code": self.exit_code,
             "dry_run": self.dry_run,
             "written": self.written,
             "scope": self.scope,
@@ -127,10 +123,12 @@ class Match:
 
 
 @dataclass(frozen=True)
-class SelectResult:
+class SelectResult(stepresult.StepResult):
     images: tuple[str, ...]  # the normalized references asked for
     matches: tuple[Match, ...]
     warnings: tuple[str, ...] = ()
+
+    command: ClassVar[str] = "select"
 
     @property
     def exit_code(self) -> int:
@@ -145,10 +143,8 @@ class SelectResult:
             return f"no workload runs {', '.join(self.images)}"
         return f"{len(self.targets)} workloads run {', '.join(self.images)}"
 
-    def to_json(self) -> dict[str, Any]:
+    def json_fields(self) -> dict[str, Any]:
         return {
-            "command": "select",
-            "exit_code": self.exit_code,
             "images": list(self.images),
             "matches": [
                 {
@@ -165,7 +161,7 @@ class SelectResult:
 
 
 @dataclass(frozen=True)
-class OrchestrateResult:
+class OrchestrateResult(stepresult.StepResult):
     images: tuple[str, ...]
     check: CheckResult
     rebuild: RebuildResult | None = None
@@ -173,6 +169,8 @@ class OrchestrateResult:
     restart: RestartResult | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    command: ClassVar[str] = "orchestrate"
 
     @property
     def exit_code(self) -> int:
@@ -189,10 +187,8 @@ class OrchestrateResult:
             return f"nothing to do: {self.select.summary()}"
         return self.check.summary()
 
-    def to_json(self) -> dict[str, Any]:
+    def json_fields(self) -> dict[str, Any]:
         return {
-            "command": "orchestrate",
-            "exit_code": self.exit_code,
             "dry_run": self.dry_run,
             "images": list(self.images),
             "check": self.check.to_json(),

@@ -13,7 +13,7 @@ from commands.cli import main, parser
 from commands.engine import cachedoc, check, rebuild
 from commands.engine.context import Engine
 from commands.kube import client, port
-from commands.values import settings
+from commands.values import settings, workloads
 from tests.kube import objects
 from tests.support import controlplane as cp
 from tests.support import polling
@@ -113,7 +113,12 @@ def test_a_large_cache_round_trips_compressed_through_the_api_server(
         scope=settings.Scope(namespaces=(kube_namespace,)).as_document(),
         images={
             f"registry.example.com/team-{index % 97}/service-{index}:1.{index}": (
-                cachedoc.Entry("Deployment", f"ns-{index % 31}", f"service-{index:06d}", ("app",)),
+                cachedoc.Entry(
+                    workloads.WorkloadRef(
+                        workloads.Kind.DEPLOYMENT, f"ns-{index % 31}", f"service-{index:06d}"
+                    ),
+                    ("app",),
+                ),
             )
             for index in range(12000)
         },

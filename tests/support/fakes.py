@@ -52,13 +52,20 @@ class FakeRunStore:
     def start_run(self, new: records.NewRun) -> str:
         now = dt.datetime.now(dt.UTC)
         run_id = str(next(self._ids))
+        # Every field of a NewRun is a RunRecord field of the same name, as in the store.
+        asked = {**dataclasses.asdict(new), "argv": tuple(new.argv)}
         with self._lock:
             self.runs.append(
                 records.RunRecord(
-                    run_id, new.command, tuple(new.argv), new.user, new.channel, new.source,
-                    new.dry_run, "running", now, None, None, "", None, None, new.owner,
+                    id=run_id,
+                    state="running",
+                    started_at=now,
+                    finished_at=None,
+                    exit_code=None,
+                    summary="",
+                    **asked,
                 )
-            )  # fmt: skip
+            )
         return run_id
 
     def finish_run(self, run_id: str, *, exit_code: int, summary: str, **_: Any) -> None:

@@ -168,7 +168,12 @@ def test_cache_beyond_the_shard_limit_is_refused_with_how_to_narrow() -> None:
         scope=settings.Scope().as_document(),
         images={
             f"registry.example.com/{noise.getrandbits(128):032x}:1": (
-                cachedoc.Entry("Deployment", "ns", f"{noise.getrandbits(128):032x}", ("c",)),
+                cachedoc.Entry(
+                    workloads.WorkloadRef(
+                        workloads.Kind.DEPLOYMENT, "ns", f"{noise.getrandbits(128):032x}"
+                    ),
+                    ("c",),
+                ),
             )
             for _ in range(2000)
         },

@@ -28,7 +28,7 @@ def _approval(
         id="opaque-id",
         command=command,
         argv=argv or ("rollback", "--run", "run-1"),
-        requester="U_REQ",
+        user="U_REQ",
         channel="C_OPS",
         state="pending",
         plan_text=plan_text,
@@ -141,20 +141,20 @@ def test_a_rollback_final_message_links_the_run_it_undoes() -> None:
     result = results.RollbackResult((_canary(),), waited=True, undoes="run-1")
     undone = "https://test.slack.com/archives/C_OPS/p1"
     run = records.RunRecord(
-        "run-1",
-        "orchestrate",
-        (),
-        "U",
-        "C",
-        "slack",
-        False,
-        "finished",
-        NOW,
-        NOW,
-        0,
-        "",
-        "1",
-        undone,
+        id="run-1",
+        command="orchestrate",
+        argv=(),
+        user="U",
+        channel="C",
+        state="finished",
+        source="slack",
+        dry_run=False,
+        started_at=NOW,
+        finished_at=NOW,
+        exit_code=0,
+        summary="",
+        message_ts="1",
+        permalink=undone,
     )
     shown = outcomes.final(("rollback",), "U_BOSS", result, [waves.undoes(run, "run-1")]).blocks
     assert shown[2] == blocks.context(f":leftwards_arrow_with_hook: undoes run <{undone}|run-1>")
