@@ -128,7 +128,9 @@ def run(environ: Mapping[str, str]) -> int:
             socket = socket_mode.handler(bot, config)
             socket.connect()  # type: ignore[no-untyped-call]
         elif config.front == "process":
-            server = frontdoor.FrontDoor(bot, config.port, config.signing_secret).start()
+            server = frontdoor.FrontDoor(
+                bot, config.port, config.signing_secret, log_format=config_mod.log_format(environ)
+            ).start()
             log.info("listening for HTTP on port %d (front process %s)", server.port, server.pid)
         else:
             server = http.HttpServer(bot, config.port).start()

@@ -1,6 +1,6 @@
 """The front process: the bot's public HTTP port, in a process of its own.
 
-    python -m bot.transport.front LISTEN_FD FRAMES_FD UPSTREAM_PORT    (started by frontdoor.py)
+    python -m bot.transport.front LISTEN_FD FRAMES_FD UPSTREAM_PORT LOG_FORMAT   (by frontdoor.py)
 
 Why a process: an ack must not wait behind the bot's own Python, which in a burst of hundreds
 of commands is the jobs' bookkeeping on the same GIL (docs/benchmarks.md §D). Here nothing
@@ -32,7 +32,6 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot import config as config_mod
 from bot import logs
 from bot.rendering import approvals as approval_texts
 from bot.transport import frames, upstream
@@ -211,14 +210,13 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    listen_fd, handover_fd, upstream_port = (int(arg) for arg in argv)
+    listen_fd, handover_fd, upstream_port = (int(arg) for arg in argv[:3])
     listener = socket.socket(fileno=listen_fd)
     handover = socket.socket(fileno=handover_fd)
     # The first line of standard input is the signing secret: not in argv, where `ps` shows it,
     # and this process's environment has none of the bot's credentials (frontdoor.py).
     signing_secret = sys.stdin.buffer.readline().decode("utf-8").strip()
-    # The bot's log format: the bot read it from the same environment before starting this.
-    logs.configure(config_mod.log_format(os.environ), "WARNING", secrets=[signing_secret])
+    logs.configure(argv[3], "WARNING", secrets=[signing_secret])  # the bot's own format
     front = Front(signing_secret, upstream_port, handover)
     handler = type("FrontHandler", (_Handler,), {"front": front})
     threading.Thread(target=_exit_with_parent, name="front-parent", daemon=True).start()

@@ -58,10 +58,17 @@ class FrontDoor:
     """Serves the bot on `port` (0 = any free port; see `.port`) through a front process."""
 
     def __init__(
-        self, bot: app_mod.Bot, port: int, signing_secret: str, host: str = "0.0.0.0"
+        self,
+        bot: app_mod.Bot,
+        port: int,
+        signing_secret: str,
+        host: str = "0.0.0.0",
+        *,
+        log_format: str = "text",
     ) -> None:
         self._bot = bot
         self._signing_secret = signing_secret
+        self._log_format = log_format  # the bot's (bot/config.py:log_format)
         self._listener = socket.create_server((host, port), backlog=BACKLOG)
         self._inner = http.HttpServer(bot, 0, host="127.0.0.1")
         self._dispatchers = ThreadPoolExecutor(DISPATCHERS, thread_name_prefix="myctl-front")
@@ -92,7 +99,14 @@ class FrontDoor:
         fds = (self._listener.fileno(), theirs.fileno())
         environ = {k: v for k, v in os.environ.items() if k not in config_mod.SECRET_VARIABLES}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot.transport.front", *map(str, fds), str(self._inner.port)],
+            [
+                sys.executable,
+                "-m",
+                "bot.transport.front",
+                *map(str, fds),
+                str(self._inner.port),
+                self._log_format,
+            ],
             pass_fds=fds,
             stdin=subprocess.PIPE,
             env=environ,
