@@ -42,6 +42,7 @@ log = logging.getLogger("bot.front")
 # command goes the slow way (passed through) instead of piling up here.
 HANDOVER_QUEUE = 4096
 _FORM = "application/x-www-form-urlencoded"
+_TEXT = (("Content-Type", "text/plain; charset=utf-8"),)
 
 
 def is_ours(form: dict[str, list[str]]) -> bool:
@@ -121,10 +122,18 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         declared = self.headers.get("Content-Length")
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if chunked and declared is not None:
+            # Two framings that disagree: the way requests are smuggled past a proxy.
+            self._reply(400, _TEXT, b"both Content-Length and chunked\n", close=True)
+            return
         if declared is None and not chunked:
             body: bytes | None = b""
         elif declared is None:
-            body = self._read_chunked()
+            try:
+                body = self._read_chunked()
+            except ValueError:
+                self._reply(400, _TEXT, b"bad chunked body\n", close=True)
+                return
         elif declared.strip().isdigit() and int(declared) <= frames.MAX_BODY:
             body = self.rfile.read(int(declared))
         else:
@@ -146,19 +155,23 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_PATCH = do_DELETE = _other
 
     def _read_chunked(self) -> bytes:
-        """A chunked body, at most one byte past MAX_BODY (the bot's server then says 413)."""
+        """A chunked body, at most one byte past MAX_BODY (the bot's server then says 413).
+        ValueError for a chunk size that is not hex."""
         data = bytearray()
-        while len(data) <= frames.MAX_BODY:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            size = int(size_line, 16) if size_line else 0
+        while True:
+            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+            if size < 0:
+                raise ValueError("a negative chunk size")
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailers
                     pass
                 return bytes(data)
-            data += self.rfile.read(size)
+            room = frames.MAX_BODY + 1 - len(data)
+            data += self.rfile.read(min(size, room))
+            if size >= room:
+                self.close_connection = True  # the rest is not read
+                return bytes(data)
             self.rfile.readline(8)  # the chunk's CRLF
-        self.close_connection = True  # the rest is not read
-        return bytes(data[: frames.MAX_BODY + 1])
 
     def _pass_on(self, body: bytes | None, declared: str | None = None) -> None:
         try:
@@ -167,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except (OSError, ValueError) as exc:
             log.warning("front: the bot's server did not answer: %s", type(exc).__name__)
-            self._reply(502, (("Content-Type", "text/plain; charset=utf-8"),), b"bad gateway\n")
+            self._reply(502, _TEXT, b"bad gateway\n")
             return
         self._reply(answer.status, answer.headers, answer.body, answer.close or body is None)
 

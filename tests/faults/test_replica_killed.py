@@ -25,6 +25,7 @@ from tests.bot.approvals.approval_support import (
     bots,
 )
 from tests.kube import objects
+from tests.support import polling, processes
 from tests.support.slack_emulator import Message
 
 pytestmark = [pytest.mark.slack, pytest.mark.kube]
@@ -72,8 +73,11 @@ def _kill_once_under_way(bots: Bots, bot: BotProcess, message: Message) -> None:
     except TimeoutError as exc:
         now = bots.current(message)
         raise AssertionError(f"{_generations(bots)} {now.updates} {now.all_text()}") from exc
+    front = bot.front_pid()
     bot.proc.send_signal(signal.SIGKILL)
     bot.proc.wait(10)
+    # Its front process goes with it (bot/transport/front.py): no port left answering acks.
+    polling.wait_until(lambda: not processes.pid_alive(front), what="the front process ended")
 
 
 def _restarted_again(bots: Bots, tmp_path: Path, message: Message) -> BotProcess:

@@ -211,6 +211,7 @@ def bots(
 # --------------------------------------------------------------------------- subprocesses
 
 PORT_LINE = re.compile(r"(?:listening for HTTP|health endpoints) on port (\d+)")
+FRONT_LINE = re.compile(r"listening for HTTP on port \d+ \(front process (\d+)\)")
 
 
 class BotProcess:
@@ -239,6 +240,13 @@ class BotProcess:
                 raise AssertionError(f"the bot exited {self.proc.returncode}:\n{self.text()}")
             time.sleep(0.05)  # polling interval while the process starts, not a fixed wait
         raise AssertionError(f"the bot did not start listening:\n{self.text()}")
+
+    def front_pid(self) -> int:
+        """The front process's pid, as the bot logs it once it listens."""
+        self.port()
+        found = FRONT_LINE.search(self.text())
+        assert found is not None, self.text()
+        return int(found.group(1))
 
     def driver(self) -> SlackDriver:
         return SlackDriver(f"http://127.0.0.1:{self.port()}/slack/events", SIGNING_SECRET)

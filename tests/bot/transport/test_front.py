@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -18,8 +19,9 @@ import requests
 from bot.transport import frames, front, frontdoor
 from tests.bot.transport.bots import ACK_BUDGET, BotFactory, RunningBot, slash
 from tests.support import polling
-from tests.support.slack_driver import Forgery
+from tests.support.slack_driver import Forgery, signed_headers, slash_command_payload
 from tests.support.slack_emulator import SlackEmulator
+from tests.support.slack_plugin import SIGNING_SECRET
 
 pytestmark = pytest.mark.slack
 
@@ -127,6 +129,44 @@ def test_oversized_and_malformed_lengths_are_refused_unread(
     assert _raw_post(port, "abc") == (400, "close")
     # A body of the declared length that is not Slack's: passed through, refused by bolt.
     assert _raw_post(port, "5", b"x=yz1")[0] == 401
+
+
+def _chunked_post(port: int, chunks: list[bytes], headers: dict[str, str]) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("POST", "/slack/events")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        for chunk in chunks:
+            connection.send(chunk)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_command_is_taken_and_bad_framing_is_refused(
+    front_bot: Callable[..., RunningBot], slack_emulator: SlackEmulator
+) -> None:
+    running = front_bot()
+    port = _door(running).port
+    body = urlencode(
+        slash_command_payload("version", response_url=slack_emulator.new_response_url())
+    )
+    signed = {**signed_headers(SIGNING_SECRET, body), "Transfer-Encoding": "chunked"}
+    half = len(body) // 2
+    chunks = [
+        f"{len(part):x}\r\n".encode() + part.encode() + b"\r\n"
+        for part in (body[:half], body[half:])
+    ]
+
+    assert _chunked_post(port, [*chunks, b"0\r\n\r\n"], signed) == (200, b"")
+    assert running.final_message().text.startswith(":white_check_mark:")
+    assert _chunked_post(port, [b"zz\r\nabc\r\n0\r\n\r\n"], signed)[0] == 400
+    assert _chunked_post(port, [b"-5\r\nabc\r\n0\r\n\r\n"], signed)[0] == 400
+    both = {**signed, "Content-Length": str(len(body))}
+    assert _chunked_post(port, [*chunks, b"0\r\n\r\n"], both)[0] == 400
 
 
 def test_a_killed_front_process_is_replaced_on_the_same_port(
