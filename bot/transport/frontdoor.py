@@ -74,6 +74,7 @@ class FrontDoor:
         self._dispatchers = ThreadPoolExecutor(DISPATCHERS, thread_name_prefix="myctl-front")
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        self._spawning = threading.Lock()  # a replacement never starts while `stop` runs
         self._threads: list[threading.Thread] = []
 
     @property
@@ -140,12 +141,17 @@ class FrontDoor:
                 return
             log.warning("the front process exited (%s); starting another", code)
             time.sleep(RESTART_PAUSE)
-            if not self._stopping.is_set():
+            with self._spawning:
+                if self._stopping.is_set():
+                    return
+                assert process.stdin is not None
+                process.stdin.close()
                 self._spawn()
 
     def stop(self) -> None:
-        self._stopping.set()
-        process = self._process
+        with self._spawning:
+            self._stopping.set()
+            process = self._process
         if process is not None:
             assert process.stdin is not None
             process.stdin.close()  # the front exits at EOF (front.py)
