@@ -33,6 +33,8 @@ from typing import Any
 from slack_sdk.signature import SignatureVerifier
 
 from bot import logs
+from bot.hooks import request as hook_request
+from bot.hooks import route as hook_route
 from bot.rendering import approvals as approval_texts
 from bot.transport import frames, upstream
 
@@ -60,13 +62,10 @@ def is_ours(form: dict[str, list[str]]) -> bool:
         return False
     if not isinstance(data, dict) or data.get("type") != "block_actions":
         return False
-    actions = data.get("actions")
-    # As bot/transport/http.py's _well_formed, and bolt matches the first action.
-    if not isinstance(actions, list) or not actions:
+    if not frames.well_formed(data):
         return False
-    if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
-        return False
-    return bool(approval_texts.ACTION_PATTERN.match(actions[0]["action_id"]))
+    # bolt matches a click's listener by its first action.
+    return bool(approval_texts.ACTION_PATTERN.match(data["actions"][0]["action_id"]))
 
 
 class Front:
@@ -120,6 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         started = time.monotonic()
+        path = self.path.split("?", 1)[0]
+        # What the bot's server reads at most on this path: more is refused there, unread.
+        limit = hook_request.MAX_BODY_BYTES if hook_route.is_hook(path) else frames.MAX_BODY
         declared = self.headers.get("Content-Length")
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
         if chunked and declared is not None:
@@ -130,22 +132,21 @@ class _Handler(BaseHTTPRequestHandler):
             body: bytes | None = b""
         elif declared is None:
             try:
-                body = self._read_chunked()
+                body = self._read_chunked(limit)
             except ValueError:
                 self._reply(400, _TEXT, b"bad chunked body\n", close=True)
                 return
-        elif declared.strip().isdigit() and int(declared) <= frames.MAX_BODY:
+        elif declared.strip().isdigit() and int(declared) <= limit:
             body = self.rfile.read(int(declared))
         else:
             body = None  # the bot's server refuses it (400 or 413) without reading it
-        path = self.path.split("?", 1)[0]
         if body is not None and path == frames.EVENTS_PATH and self.front.takes(self.headers, body):
             headers: dict[str, list[str]] = {}
             for key, value in self.headers.items():
                 headers.setdefault(key.lower(), []).append(value)
             frame = frames.Frame(headers, body.decode("utf-8"), time.monotonic() - started)
             if self.front.hand_over(frame):
-                self._reply(200, (("Content-Type", "text/plain;charset=utf-8"),), b"", False)
+                self._reply(200, _TEXT, b"")
                 return
         self._pass_on(body, declared)
 
@@ -154,8 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_PATCH = do_DELETE = _other
 
-    def _read_chunked(self) -> bytes:
-        """A chunked body, at most one byte past MAX_BODY (the bot's server then says 413).
+    def _read_chunked(self, limit: int) -> bytes:
+        """A chunked body, at most one byte past `limit` (the bot's server then says 413).
         ValueError for a chunk size that is not hex."""
         data = bytearray()
         while True:
@@ -166,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
                 while self.rfile.readline(1024).strip():  # trailers
                     pass
                 return bytes(data)
-            room = frames.MAX_BODY + 1 - len(data)
+            room = limit + 1 - len(data)
             data += self.rfile.read(min(size, room))
             if size >= room:
                 self.close_connection = True  # the rest is not read

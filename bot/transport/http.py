@@ -114,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self.rfile.read(length).decode("utf-8") if length else ""
             request = BoltRequest(body=body, headers=headers, context={"myctl_received": received})
-            if not _well_formed(request.body):
+            if not frames.well_formed(request.body):
                 raise ValueError("block_actions without a list of actions")
             response = self.bot.app.dispatch(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
@@ -137,18 +137,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(405, b"method not allowed\n", "text/plain; charset=utf-8")
 
     do_PUT = do_PATCH = do_DELETE = _other
-
-
-def _well_formed(body: Any) -> bool:
-    """What bolt's action matchers index without checking (they raise, bolt answers 500)."""
-    if not isinstance(body, dict) or body.get("type") != "block_actions":
-        return True
-    actions = body.get("actions")
-    return (
-        isinstance(actions, list)
-        and bool(actions)
-        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
-    )
 
 
 class _Server(ThreadingHTTPServer):

@@ -17,7 +17,6 @@ import requests
 
 from bot import app as app_mod
 from bot import config as config_mod
-from bot.transport import frontdoor, http
 from commands.kube import memory
 from commands.state import records
 from tests.bot.hooks import payloads
@@ -34,7 +33,7 @@ _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 @dataclass
 class HookBot:
     bot: app_mod.Bot
-    server: http.HttpServer | frontdoor.FrontDoor
+    server: bots.Server
     emulator: SlackEmulator
     driver: SlackDriver
     cluster: memory.MemoryCluster | None
@@ -119,15 +118,7 @@ class HookBots:
             cluster = memory.MemoryCluster()
         connect = (lambda: cluster) if cluster is not None else None
         bot = app_mod.build(config, connect=connect, hook_environ=env)
-        server: http.HttpServer | frontdoor.FrontDoor
-        if self.front:
-            server = frontdoor.FrontDoor(
-                bot, config.port, config.signing_secret, host="127.0.0.1"
-            ).start()
-        else:
-            server = http.HttpServer(
-                bot, config.port, host="127.0.0.1", health_only=health_only
-            ).start()
+        server = bots.serve(bot, config, front=self.front, health_only=health_only)
         driver = SlackDriver(f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET)
         running = HookBot(bot, server, self.emulator, driver, cluster)
         self.started.append(running)

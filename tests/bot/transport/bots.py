@@ -102,7 +102,7 @@ class RunningBot:
     emulator: SlackEmulator
     driver: SlackDriver | None = None
     cluster: memory.MemoryCluster | None = None  # set when built on the in-memory cluster
-    server: http.HttpServer | frontdoor.FrontDoor | None = None
+    server: Server | None = None
 
     def final_message(self, channel: str = "C_OPS", timeout: float = RUN_DEADLINE) -> Message:
         """The run's message once its final update (an outcome emoji) has arrived."""
@@ -130,13 +130,25 @@ def bot_environment(
 
 
 BotFactory = Callable[..., RunningBot]
+Server = http.HttpServer | frontdoor.FrontDoor
+
+
+def serve(
+    bot: app_mod.Bot, config: config_mod.BotConfig, *, front: bool, health_only: bool = False
+) -> Server:
+    """The bot on loopback: through the front process (as `myctl-bot` serves HTTP), or served
+    by its own server (`health_only`: the server Socket Mode runs on PORT)."""
+    if front:
+        door = frontdoor.FrontDoor(bot, config.port, config.signing_secret, host="127.0.0.1")
+        return door.start()
+    return http.HttpServer(bot, config.port, host="127.0.0.1", health_only=health_only).start()
 
 
 def http_bots(
     emulator: SlackEmulator, plane: cp.ControlPlane | None, tmp_path: Path
 ) -> Iterator[BotFactory]:
     """A factory of bots over HTTP (stopped afterwards): on `plane`, else in memory."""
-    started: list[tuple[app_mod.Bot, http.HttpServer | frontdoor.FrontDoor, SlackDriver]] = []
+    started: list[tuple[app_mod.Bot, Server, SlackDriver]] = []
 
     def start(
         clock: clock_mod.Clock | None = None, *, front: bool = False, **extra: str
@@ -146,13 +158,7 @@ def http_bots(
         cluster = memory.MemoryCluster() if plane is None else None
         connect = (lambda: cluster) if cluster is not None else None
         bot = app_mod.build(config, connect=connect, clock=clock)
-        server: http.HttpServer | frontdoor.FrontDoor
-        if front:
-            server = frontdoor.FrontDoor(
-                bot, config.port, config.signing_secret, host="127.0.0.1"
-            ).start()
-        else:
-            server = http.HttpServer(bot, config.port, host="127.0.0.1").start()
+        server = serve(bot, config, front=front)
         driver = SlackDriver(f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET)
         started.append((bot, server, driver))
         return RunningBot(bot, emulator, driver, cluster, server)
